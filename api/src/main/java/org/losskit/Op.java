@@ -1,0 +1,51 @@
+package org.losskit;
+
+/**
+ * The catalogue of operations, each with the error bound every float32 backend (CPU, CUDA) guarantees against
+ * the exact value for finite, well-scaled input. The reference backend meets {@link ErrorBound#REFERENCE}.
+ * This is the one place the bounds are written; method javadoc refers here, and tests read them from here.
+ *
+ * <p>Why these numbers: a float32 kernel rounds each exp, log and product (about 1 ulp, 6e-8 relative each) and
+ * accumulates sums in float32 with several independent accumulators, so a row of {@code n} terms carries a relative
+ * error around {@code sqrt(n)} ulp. The bounds leave headroom for n up to about 150k and for the cancellation in
+ * {@code lse - z_y}, which costs an absolute error near one ulp of {@code lse}.
+ */
+public enum Op {
+    CROSS_ENTROPY(new ErrorBound(2e-5, 2e-6, 1e-4, 2e-6)),
+    CROSS_ENTROPY_PROBS(new ErrorBound(2e-5, 2e-6, 1e-4, 2e-6)),
+    NLL(new ErrorBound(1e-6, 1e-7, 1e-6, 1e-7)),
+    BCE_WITH_LOGITS(new ErrorBound(1e-5, 1e-6, 1e-5, 1e-6)),
+    SIGMOID_FOCAL(new ErrorBound(2e-5, 1e-6, 1e-4, 2e-6)),
+    SOFTMAX_FOCAL(new ErrorBound(2e-5, 2e-6, 1e-4, 2e-6)),
+    DICE(new ErrorBound(1e-5, 1e-6, 1e-4, 2e-6)),
+    MSE(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    L1(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    SMOOTH_L1(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    HUBER(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    LOG_COSH(new ErrorBound(1e-5, 1e-6, 1e-5, 1e-6)),
+    QUANTILE(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    HINGE(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    SQUARED_HINGE(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    MULTI_MARGIN(new ErrorBound(1e-5, 1e-7, 1e-5, 1e-7)),
+    POISSON_NLL(new ErrorBound(1e-5, 1e-6, 1e-5, 1e-6)),
+    GAUSSIAN_NLL(new ErrorBound(1e-5, 1e-6, 1e-5, 1e-6)),
+    KL_DIV(new ErrorBound(1e-5, 1e-6, 1e-5, 1e-6)),
+    PENALTY(new ErrorBound(1e-5, 1e-7, 1e-6, 1e-7)),
+    /**
+     * Whole-array and per-row reductions. {@code sum}, {@code mean}, {@code l1}, {@code dot} are compensated, so for
+     * well-conditioned input the float32 rounding of the result is the float nearest to the exact value; the bound
+     * below covers {@code logsumexp} and {@code l2}. {@code min}, {@code max}, {@code argmax} are exact.
+     */
+    REDUCTION(new ErrorBound(1e-6, 1e-30, 0, 0));
+
+    private final ErrorBound float32Bound;
+
+    Op(ErrorBound float32Bound) {
+        this.float32Bound = float32Bound;
+    }
+
+    /** The bound every float32 backend meets for this op. */
+    public ErrorBound float32Bound() {
+        return float32Bound;
+    }
+}
