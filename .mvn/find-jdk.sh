@@ -22,8 +22,9 @@ losskit_find_jdk() {
     return 0
   fi
   losskit_best=""; losskit_best_feature=0
+  case $- in *f*) losskit_noglob=1 ;; *) losskit_noglob=0 ;; esac
   set +f # mvnw runs with globbing off; the search needs it
-  for losskit_candidate in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+  for losskit_candidate in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* "${HOME-}"/.sdkman/candidates/java/* "${HOME-}"/.jdks/*; do
     [ -d "$losskit_candidate" ] || continue
     losskit_feature=$(losskit_java_feature "$losskit_candidate")
     [ -n "$losskit_feature" ] || continue
@@ -31,7 +32,7 @@ losskit_find_jdk() {
       losskit_best=$losskit_candidate; losskit_best_feature=$losskit_feature
     fi
   done
-  set -f
+  if [ "$losskit_noglob" = 1 ]; then set -f; fi
   if [ -n "$losskit_best" ]; then
     JAVA_HOME=$losskit_best
     export JAVA_HOME
