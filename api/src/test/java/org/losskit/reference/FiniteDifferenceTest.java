@@ -104,11 +104,13 @@ class FiniteDifferenceTest {
         }
 
         // Multi-margin: every margin term margin - x_y + x_i kept at least 0.05 from its kink at 0.
-        float[] marginInput = marginInputAwayFromKinks(in, rows, classes, targets, 1.0);
-        for (int p : new int[] {1, 2}) {
-            for (float[] w : Arrays.asList(null, classWeights)) {
-                MultiMarginOptions o = new MultiMarginOptions(Reduction.MEAN, p, 1.0, w == null ? null : Matrix.vector(w));
-                cases.add(new Case("multiMargin " + o, marginInput, rows, classes, (x, out) -> ENGINE.multiMargin(x, Matrix.vector(targets), o, out)));
+        for (double margin : new double[] {1, 0.5}) {
+            float[] marginInput = marginInputAwayFromKinks(in, rows, classes, targets, margin);
+            for (int p : new int[] {1, 2}) {
+                for (float[] w : Arrays.asList(null, classWeights)) {
+                    MultiMarginOptions o = new MultiMarginOptions(Reduction.MEAN, p, margin, w == null ? null : Matrix.vector(w));
+                    cases.add(new Case("multiMargin " + o, marginInput, rows, classes, (x, out) -> ENGINE.multiMargin(x, Matrix.vector(targets), o, out)));
+                }
             }
         }
 
