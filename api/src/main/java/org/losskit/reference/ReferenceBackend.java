@@ -56,6 +56,8 @@ public final class ReferenceBackend implements LossBackend {
         final double[] z; // logits as the softmax sees them: softcap(x)
         final double[] p; // softmax(z)
         double lse; // log sum exp z
+        double max; // m = max z
+        double sumExp; // S = sum exp(z - m), in [1, C] for a row with a finite max
         double rawMax; // largest input logit, before softcap
         int argmax; // first column holding rawMax (NaN counts as largest)
 
@@ -84,10 +86,35 @@ public final class ReferenceBackend implements LossBackend {
                 z[c] = softcap > 0 ? softcap * Math.tanh(v / softcap) : v;
                 m = Math.max(m, z[c]);
             }
-            CompensatedSum sumExp = new CompensatedSum();
-            for (int c = 0; c < classes; c++) sumExp.add(Math.exp(z[c] - m));
-            lse = m == Double.NEGATIVE_INFINITY ? m : m + Math.log(sumExp.value());
+            CompensatedSum sum = new CompensatedSum();
+            for (int c = 0; c < classes; c++) sum.add(Math.exp(z[c] - m));
+            max = m;
+            sumExp = sum.value();
+            lse = m == Double.NEGATIVE_INFINITY ? m : m + Math.log(sumExp);
             for (int c = 0; c < classes; c++) p[c] = Math.exp(z[c] - lse);
+        }
+
+        /**
+         * 1 - p_y, without the cancellation of computing it from p_y: with e_c = exp(z_c - m),
+         * 1 - p_y = sum_{c != y} e_c / S. For a confident correct row (p_y = 1 - 3e-13) {@code 1 - p[y]} keeps
+         * only about three significant digits; this keeps all of them.
+         */
+        double complement(int y) {
+            if (max == Double.NEGATIVE_INFINITY || Double.isNaN(max)) return Double.NaN;
+            CompensatedSum others = new CompensatedSum();
+            for (int c = 0; c < z.length; c++) if (c != y) others.add(Math.exp(z[c] - max));
+            return others.value() / sumExp;
+        }
+
+        /**
+         * -log p_y = lse - z_y, without cancellation when p_y is close to 1: lse - z_y = log(S / e_y)
+         * = log1p(sum_{c != y} e_c / e_y). When e_y = exp(z_y - m) underflows, p_y is tiny and the plain
+         * difference (m - z_y) + log S has no cancellation.
+         */
+        double negativeLogProbability(int y) {
+            double ey = Math.exp(z[y] - max);
+            if (!(ey >= Double.MIN_NORMAL)) return lse - z[y];
+            return Math.log1p(complement(y) * sumExp / ey);
         }
 
         /** d softcap(x) / dx = 1 - tanh^2(x / c) = 1 - (z / c)^2; 1 without softcap. */
@@ -156,7 +183,7 @@ public final class ReferenceBackend implements LossBackend {
             double lse = row.lse;
             double wy = o.classWeight(y);
             // loss = (1-e) w_y (lse - z_y) + (e/C) sum_c w_c (lse - z_c) + lambda lse^2
-            double loss = (1 - e) * wy * (lse - row.z[y]);
+            double loss = (1 - e) * wy * row.negativeLogProbability(y);
             if (e > 0) {
                 CompensatedSum smooth = new CompensatedSum();
                 for (int c = 0; c < classes; c++) smooth.add(o.classWeight(c) * (lse - row.z[c]));
@@ -166,10 +193,12 @@ public final class ReferenceBackend implements LossBackend {
             total.add(loss);
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             if (grad != null) {
-                // dL/dz_c = (1-e) w_y (p_c - [c = y]) + (e/C)(W p_c - w_c) + 2 lambda lse p_c, then times softcap'.
+                // dL/dz_c = (1-e) w_y (p_c - [c = y]) + (e/C)(W p_c - w_c) + 2 lambda lse p_c, then times softcap';
+                // p_y - 1 is taken as -(1 - p_y) from the other classes' mass, which does not cancel.
+                double targetMinusOne = -row.complement(y);
                 for (int c = 0; c < classes; c++) {
                     double pc = row.p[c];
-                    double g = (1 - e) * wy * (pc - (c == y ? 1 : 0));
+                    double g = (1 - e) * wy * (c == y ? targetMinusOne : pc);
                     if (e > 0) g += e / classes * (weightSum * pc - o.classWeight(c));
                     if (lambda > 0) g += 2 * lambda * lse * pc;
                     grad.setFloat(r, c, (float) (scale * g * row.softcapSlope(c, o.softcap())));
@@ -271,18 +300,19 @@ public final class ReferenceBackend implements LossBackend {
             row.compute(logits, r, 0);
             double a = o.alphaOf(y);
             double py = row.p[y];
-            double logPy = row.z[y] - row.lse;
+            double oneMinusPy = row.complement(y); // 1 - p_y without cancellation for confident rows
+            double logPy = -row.negativeLogProbability(y);
             // loss = -a (1 - p_y)^gamma log p_y
-            double focus = Math.pow(1 - py, gamma);
+            double focus = Math.pow(oneMinusPy, gamma);
             double loss = -a * focus * logPy;
             total.add(loss);
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             if (grad != null) {
-                // dL/dz_j = -a (delta_yj - p_j) [(1-p)^g - g (1-p)^(g-1) p log p]
-                double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(1 - py, gamma - 1) * py * logPy);
+                // dL/dz_j = -a (delta_yj - p_j) [(1-p)^g - g (1-p)^(g-1) p log p], with delta_yy - p_y = 1 - p_y
+                double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(oneMinusPy, gamma - 1) * py * logPy);
                 for (int c = 0; c < classes; c++) {
-                    double delta = c == y ? 1 : 0;
-                    grad.setFloat(r, c, (float) (scale * -a * (delta - row.p[c]) * inner));
+                    double deltaMinusP = c == y ? oneMinusPy : -row.p[c];
+                    grad.setFloat(r, c, (float) (scale * -a * deltaMinusP * inner));
                 }
             }
         }
@@ -499,7 +529,7 @@ public final class ReferenceBackend implements LossBackend {
         double scale = reductionScale(o.reduction(), n, input.rows());
         CompensatedSum total = new CompensatedSum();
         for (long i = 0; i < n; i++) {
-            double d = input.getFloat(i) - target.getFloat(i);
+            double d = (double) input.getFloat(i) - target.getFloat(i); // in double: a float difference would round
             // v = max(var, eps); loss = 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; d/dx = d / v
             double v = Math.max(variance.getFloat(i), o.eps());
             double loss = 0.5 * (Math.log(v) + d * d / v) + (o.full() ? HALF_LOG_TWO_PI : 0);

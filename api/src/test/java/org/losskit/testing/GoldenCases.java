@@ -1,0 +1,152 @@
+package org.losskit.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads the golden loss vectors (PyTorch 1.13, float64 from float32 inputs) from the test class path, folder
+ * {@code /golden}: one gzip JSON file per op, {@code {"generator": ..., "cases": [ {...}, ... ]}}. Arrays are
+ * {@code {"dtype": "f32"|"f64"|"i32", "shape": [...], "b64": little-endian bytes}}; absent parameters are null;
+ * scalars may be NaN or +-Infinity. The files travel in the api test-jar, so backend modules read the same data.
+ */
+public final class GoldenCases {
+    /** Every golden file, one per op of the catalogue that PyTorch can compute. */
+    public static final List<String> FILES = List.of(
+            "cross_entropy", "cross_entropy_probs", "nll", "bce_with_logits", "mse", "l1", "smooth_l1", "huber",
+            "log_cosh", "quantile", "hinge", "squared_hinge", "poisson_nll", "multi_margin", "kl_div",
+            "sigmoid_focal", "softmax_focal", "dice", "gaussian_nll", "reductions");
+
+    private static final JsonMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+
+    private GoldenCases() {}
+
+    /** The cases of {@code /golden/<file>.json.gz}, in file order. */
+    public static List<GoldenCase> load(String file) {
+        String resource = "/golden/" + file + ".json.gz";
+        try (InputStream raw = GoldenCases.class.getResourceAsStream(resource)) {
+            if (raw == null) throw new IllegalStateException("golden resource " + resource + " is not on the test class path");
+            JsonNode root = JSON.readTree(new GZIPInputStream(raw, 1 << 16));
+            List<GoldenCase> cases = new ArrayList<>();
+            for (JsonNode node : root.path("cases")) cases.add(new GoldenCase(file, node));
+            return List.copyOf(cases);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read golden resource " + resource, e);
+        }
+    }
+
+    /** One case: its name, op, scalar parameters and decoded arrays. */
+    public record GoldenCase(String file, JsonNode node) {
+
+        public String name() {
+            return node.path("name").asText();
+        }
+
+        public String op() {
+            return node.path("op").asText();
+        }
+
+        /** True when the field is absent or JSON null. */
+        public boolean isNull(String key) {
+            return !node.hasNonNull(key);
+        }
+
+        public String text(String key) {
+            return required(key).asText();
+        }
+
+        /** A scalar, NaN and infinities included. */
+        public double number(String key) {
+            return required(key).asDouble();
+        }
+
+        public int integer(String key) {
+            return required(key).asInt();
+        }
+
+        public boolean bool(String key) {
+            return required(key).asBoolean();
+        }
+
+        /** The shape of array {@code key}; {@code []} for a scalar. */
+        public int[] shape(String key) {
+            JsonNode shape = required(key).path("shape");
+            int[] result = new int[shape.size()];
+            for (int i = 0; i < result.length; i++) result[i] = shape.get(i).asInt();
+            return result;
+        }
+
+        /** A JSON int list such as the {@code shape} parameter of element losses. */
+        public int[] intList(String key) {
+            JsonNode list = required(key);
+            int[] result = new int[list.size()];
+            for (int i = 0; i < result.length; i++) result[i] = list.get(i).asInt();
+            return result;
+        }
+
+        /** Array {@code key} as float32 values (dtype f32), or null when the parameter is null. */
+        public float[] floats(String key) {
+            if (isNull(key)) return null;
+            ByteBuffer bytes = bytes(key, "f32");
+            float[] result = new float[bytes.remaining() / Float.BYTES];
+            bytes.asFloatBuffer().get(result);
+            return result;
+        }
+
+        /** Array {@code key} as float64 values (dtype f64, or f32 widened). */
+        public double[] doubles(String key) {
+            if (isNull(key)) return null;
+            String dtype = required(key).path("dtype").asText();
+            if (dtype.equals("f32")) {
+                float[] f = floats(key);
+                double[] result = new double[f.length];
+                for (int i = 0; i < f.length; i++) result[i] = f[i];
+                return result;
+            }
+            ByteBuffer bytes = bytes(key, "f64");
+            double[] result = new double[bytes.remaining() / Double.BYTES];
+            bytes.asDoubleBuffer().get(result);
+            return result;
+        }
+
+        /** Array {@code key} as int32 values (dtype i32). */
+        public int[] ints(String key) {
+            if (isNull(key)) return null;
+            ByteBuffer bytes = bytes(key, "i32");
+            int[] result = new int[bytes.remaining() / Integer.BYTES];
+            bytes.asIntBuffer().get(result);
+            return result;
+        }
+
+        private ByteBuffer bytes(String key, String expectedDtype) {
+            JsonNode array = required(key);
+            String dtype = array.path("dtype").asText();
+            if (!dtype.equals(expectedDtype)) {
+                throw new IllegalStateException(this + ": array " + key + " has dtype " + dtype + ", expected " + expectedDtype);
+            }
+            byte[] raw = Base64.getDecoder().decode(array.path("b64").asText());
+            return ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        private JsonNode required(String key) {
+            JsonNode value = node.get(key);
+            if (value == null || value.isNull()) throw new IllegalStateException(this + " has no field " + key);
+            return value;
+        }
+
+        @Override
+        public String toString() {
+            return file + ".json.gz case " + name();
+        }
+    }
+}
