@@ -94,7 +94,7 @@ final class CallChecks {
             written.add(new Named("losses", outputs.losses()));
         }
         if (outputs.wantsDiagnostics() && !diagnosticsAllowed) {
-            throw new IllegalArgumentException("diagnostics (logSumExp, maxLogit, argmax, targetProbability, entropy) are only computed by crossEntropy");
+            throw new IllegalArgumentException("diagnostics (logSumExp, maxLogit, argmax, targetProbability, entropy) are only computed by crossEntropy and crossEntropyProbs");
         }
         diagnostic("logSumExp", outputs.logSumExp(), ElementType.FLOAT32, input.rows(), written);
         diagnostic("maxLogit", outputs.maxLogit(), ElementType.FLOAT32, input.rows(), written);
