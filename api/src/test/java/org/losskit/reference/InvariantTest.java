@@ -6,11 +6,13 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AfterContainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 import org.losskit.CrossEntropyOptions;
 import org.losskit.DiceOptions;
 import org.losskit.ElementType;
@@ -30,20 +32,69 @@ import org.losskit.testing.RandomInputs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
- * The invariants of DESIGN.md, as properties over generated shapes and values, on the reference backend through
+ * The invariants of DESIGN.md, checked over many generated shapes and values, on the reference backend through
  * the public API. Both sides of each invariant are computed by the reference, so they agree to double rounding:
  * compared within {@link ErrorBound#REFERENCE} (plus the float32 rounding of stored outputs), or bit for bit
  * where the two sides do the same arithmetic.
+ *
+ * <p>Each invariant is a {@link TestFactory} over the {@link Case}s of {@link #cases}: the edge shapes first, then
+ * random shapes, each case with its own fixed seed from which every value and option of the case is drawn. A case's
+ * display name gives its shape, seed and options; the invariant's case method on {@code new Case(rows, cols, seed)}
+ * gives back that test, to replay it exactly.
  */
 class InvariantTest {
     private static final LossEngine ENGINE = LossEngine.builder().backend("reference").build();
     private static final ErrorBound EXACT = ErrorBound.REFERENCE;
 
-    @AfterContainer
+    @AfterAll
     static void close() {
         ENGINE.close();
+    }
+
+    // ------------------------------------------------------------------------------------------ generated cases
+
+    /** One generated case: the shape, and the seed that all of its values and options are drawn from. */
+    record Case(int rows, int cols, long seed) {
+        RandomInputs inputs() {
+            return new RandomInputs(seed);
+        }
+
+        @Override
+        public String toString() {
+            return rows + "x" + cols + ", seed " + seed;
+        }
+    }
+
+    /**
+     * Column counts where a vectorised loop changes shape: one class, a few classes, and one either side of each
+     * lane count up to 128 (tails of 1, L-1, L+1).
+     */
+    private static final List<Integer> EDGE_COLUMNS = List.of(1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129);
+
+    /**
+     * The {@code count} cases of one invariant, the same on every run. First the edge shapes: the fewest and the
+     * most rows, each with every edge column count that fits and with {@code maxCols - 1} and {@code maxCols}. Then
+     * random shapes, rows uniform in [minRows, maxRows] and columns uniform in [1, maxCols], drawn from a stream
+     * seeded by the invariant's name. Case i's seed is {@code RandomInputs.seed(invariant, i)}.
+     */
+    private static List<Case> cases(String invariant, int count, int minRows, int maxRows, int maxCols) {
+        TreeSet<Integer> edgeColumns = new TreeSet<>(EDGE_COLUMNS);
+        edgeColumns.add(maxCols - 1);
+        edgeColumns.add(maxCols);
+        edgeColumns.removeIf(c -> c < 1 || c > maxCols);
+        List<int[]> shapes = new ArrayList<>();
+        for (int rows : new TreeSet<>(List.of(minRows, maxRows))) {
+            for (int cols : edgeColumns) shapes.add(new int[] {rows, cols});
+        }
+        if (shapes.size() > count) throw new IllegalArgumentException("count " + count + " is below the " + shapes.size() + " edge shapes");
+        SplittableRandom shapeStream = new SplittableRandom(RandomInputs.seed(invariant, "shapes"));
+        while (shapes.size() < count) shapes.add(new int[] {shapeStream.nextInt(minRows, maxRows + 1), shapeStream.nextInt(1, maxCols + 1)});
+        List<Case> cases = new ArrayList<>();
+        for (int i = 0; i < count; i++) cases.add(new Case(shapes.get(i)[0], shapes.get(i)[1], RandomInputs.seed(invariant, i)));
+        return cases;
     }
 
     /** A cross-entropy call's outputs: returned value, gradient, per-row losses. */
@@ -83,10 +134,15 @@ class InvariantTest {
 
     // ------------------------------------------------------------------------------------------ softmax invariants
 
-    @Property(tries = 60)
-    void shiftingEveryLogitByAConstantChangesNothing(@ForAll @IntRange(min = 1, max = 6) int rows,
-                                                     @ForAll @IntRange(min = 1, max = 40) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> shiftingEveryLogitByAConstantChangesNothing() {
+        return cases("shiftingEveryLogitByAConstantChangesNothing", 200, 1, 6, 40).stream().map(InvariantTest::shiftCase);
+    }
+
+    private static DynamicTest shiftCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         // Logits on a 2^-10 grid in [-8, 8] shifted by 1024 stay exact in float, so the shift is the only change.
         float[] logits = in.uniform(rows * cols, -8, 8);
         for (int i = 0; i < logits.length; i++) logits[i] = Math.round(logits[i] * 1024f) / 1024f;
@@ -94,54 +150,67 @@ class InvariantTest {
         for (int i = 0; i < shifted.length; i++) shifted[i] += 1024f;
         int[] targets = in.targets(rows, cols);
         CrossEntropyOptions o = shiftFreeOptions(in, cols);
-        assertAgree("crossEntropy with logits + 1024, " + rows + "x" + cols + " " + o, EXACT,
-                crossEntropy(shifted, rows, cols, targets, o), crossEntropy(logits, rows, cols, targets, o), cols);
         float[] q = in.probabilities(rows, cols);
-        assertAgree("crossEntropyProbs with logits + 1024, " + rows + "x" + cols + " " + o, EXACT,
-                crossEntropyProbs(shifted, rows, cols, q, o), crossEntropyProbs(logits, rows, cols, q, o), cols);
+        return dynamicTest(c + ", " + o, () -> {
+            assertAgree("crossEntropy with logits + 1024, " + c + " " + o, EXACT,
+                    crossEntropy(shifted, rows, cols, targets, o), crossEntropy(logits, rows, cols, targets, o), cols);
+            assertAgree("crossEntropyProbs with logits + 1024, " + c + " " + o, EXACT,
+                    crossEntropyProbs(shifted, rows, cols, q, o), crossEntropyProbs(logits, rows, cols, q, o), cols);
+        });
     }
 
-    @Property(tries = 40)
-    void unitClassWeightsEqualNoWeights(@ForAll @IntRange(min = 1, max = 6) int rows,
-                                        @ForAll @IntRange(min = 1, max = 40) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> unitClassWeightsEqualNoWeights() {
+        return cases("unitClassWeightsEqualNoWeights", 200, 1, 6, 40).stream().map(InvariantTest::unitWeightsCase);
+    }
+
+    private static DynamicTest unitWeightsCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         int[] targets = in.targets(rows, cols);
         float[] ones = new float[cols];
         Arrays.fill(ones, 1f);
         CrossEntropyOptions o = CrossEntropyOptions.defaults().labelSmoothing(0.1).zLoss(1e-3).reduction(Reduction.values()[in.nextInt(3)]);
-        String shape = rows + "x" + cols;
-        assertAgree("crossEntropy, unit weights vs none, " + shape, EXACT,
-                crossEntropy(logits, rows, cols, targets, o.classWeights(ones)), crossEntropy(logits, rows, cols, targets, o), cols);
         float[] q = in.probabilities(rows, cols);
-        assertAgree("crossEntropyProbs, unit weights vs none, " + shape, EXACT,
-                crossEntropyProbs(logits, rows, cols, q, o.classWeights(ones)), crossEntropyProbs(logits, rows, cols, q, o), cols);
-
-        Matrix x = Matrix.of(logits, rows, cols);
-        Matrix t = Matrix.vector(targets);
-        Matrix unit = Matrix.vector(ones);
-        assertEquals(ENGINE.nll(x, t, NllOptions.of(Reduction.MEAN), LossOutputs.none()),
-                ENGINE.nll(x, t, new NllOptions(Reduction.MEAN, unit, CrossEntropyOptions.DEFAULT_IGNORE_INDEX, false), LossOutputs.none()),
-                "nll with unit weights vs none, " + shape);
-        assertEquals(ENGINE.multiMargin(x, t, new MultiMarginOptions(Reduction.MEAN, 1, 1, null), LossOutputs.none()),
-                ENGINE.multiMargin(x, t, new MultiMarginOptions(Reduction.MEAN, 1, 1, unit), LossOutputs.none()),
-                "multiMargin with unit weights vs none, " + shape);
-        assertEquals(ENGINE.softmaxFocal(x, t, new SoftmaxFocalOptions(Reduction.MEAN, null, 2), LossOutputs.none()),
-                ENGINE.softmaxFocal(x, t, new SoftmaxFocalOptions(Reduction.MEAN, unit, 2), LossOutputs.none()),
-                "softmaxFocal with unit alpha vs none, " + shape);
         float[] soft = in.uniform(rows * cols, 0, 1);
-        float[] unitElements = new float[rows * cols];
-        Arrays.fill(unitElements, 1f);
-        Matrix target = Matrix.of(soft, rows, cols);
-        assertEquals(ENGINE.bceWithLogits(x, target, null, new PointwiseLoss.BceWithLogits(Reduction.MEAN), LossOutputs.none()),
-                ENGINE.bceWithLogits(x, target, Matrix.of(unitElements, rows, cols), new PointwiseLoss.BceWithLogits(Reduction.MEAN, unit), LossOutputs.none()),
-                "bceWithLogits with unit weight and posWeight vs none, " + shape);
+        return dynamicTest(c + ", " + o, () -> {
+            assertAgree("crossEntropy, unit weights vs none, " + c, EXACT,
+                    crossEntropy(logits, rows, cols, targets, o.classWeights(ones)), crossEntropy(logits, rows, cols, targets, o), cols);
+            assertAgree("crossEntropyProbs, unit weights vs none, " + c, EXACT,
+                    crossEntropyProbs(logits, rows, cols, q, o.classWeights(ones)), crossEntropyProbs(logits, rows, cols, q, o), cols);
+
+            Matrix x = Matrix.of(logits, rows, cols);
+            Matrix t = Matrix.vector(targets);
+            Matrix unit = Matrix.vector(ones);
+            assertEquals(ENGINE.nll(x, t, NllOptions.of(Reduction.MEAN), LossOutputs.none()),
+                    ENGINE.nll(x, t, new NllOptions(Reduction.MEAN, unit, CrossEntropyOptions.DEFAULT_IGNORE_INDEX, false), LossOutputs.none()),
+                    "nll with unit weights vs none, " + c);
+            assertEquals(ENGINE.multiMargin(x, t, new MultiMarginOptions(Reduction.MEAN, 1, 1, null), LossOutputs.none()),
+                    ENGINE.multiMargin(x, t, new MultiMarginOptions(Reduction.MEAN, 1, 1, unit), LossOutputs.none()),
+                    "multiMargin with unit weights vs none, " + c);
+            assertEquals(ENGINE.softmaxFocal(x, t, new SoftmaxFocalOptions(Reduction.MEAN, null, 2), LossOutputs.none()),
+                    ENGINE.softmaxFocal(x, t, new SoftmaxFocalOptions(Reduction.MEAN, unit, 2), LossOutputs.none()),
+                    "softmaxFocal with unit alpha vs none, " + c);
+            float[] unitElements = new float[rows * cols];
+            Arrays.fill(unitElements, 1f);
+            Matrix target = Matrix.of(soft, rows, cols);
+            assertEquals(ENGINE.bceWithLogits(x, target, null, new PointwiseLoss.BceWithLogits(Reduction.MEAN), LossOutputs.none()),
+                    ENGINE.bceWithLogits(x, target, Matrix.of(unitElements, rows, cols), new PointwiseLoss.BceWithLogits(Reduction.MEAN, unit), LossOutputs.none()),
+                    "bceWithLogits with unit weight and posWeight vs none, " + c);
+        });
     }
 
-    @Property(tries = 60)
-    void indexTargetsEqualOneHotProbabilityTargets(@ForAll @IntRange(min = 1, max = 6) int rows,
-                                                   @ForAll @IntRange(min = 1, max = 40) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> indexTargetsEqualOneHotProbabilityTargets() {
+        return cases("indexTargetsEqualOneHotProbabilityTargets", 200, 1, 6, 40).stream().map(InvariantTest::oneHotCase);
+    }
+
+    private static DynamicTest oneHotCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         int[] targets = in.targets(rows, cols);
         float[] oneHot = RandomInputs.oneHot(targets, cols);
@@ -150,40 +219,54 @@ class InvariantTest {
         CrossEntropyOptions weighted = CrossEntropyOptions.defaults().classWeights(in.uniform(cols, 0.25, 2)).zLoss(1e-3).softcap(6)
                 .reduction(in.nextInt(2) == 0 ? Reduction.SUM : Reduction.NONE);
         CrossEntropyOptions mean = CrossEntropyOptions.defaults().zLoss(1e-3).reduction(Reduction.MEAN);
-        for (CrossEntropyOptions o : List.of(weighted, mean)) {
-            assertAgree("crossEntropy index vs one-hot targets, " + rows + "x" + cols + " " + o, EXACT,
-                    crossEntropy(logits, rows, cols, targets, o), crossEntropyProbs(logits, rows, cols, oneHot, o), cols);
-        }
+        return dynamicTest(c + ", " + weighted + " and " + mean, () -> {
+            for (CrossEntropyOptions o : List.of(weighted, mean)) {
+                assertAgree("crossEntropy index vs one-hot targets, " + c + " " + o, EXACT,
+                        crossEntropy(logits, rows, cols, targets, o), crossEntropyProbs(logits, rows, cols, oneHot, o), cols);
+            }
+        });
     }
 
-    @Property(tries = 60)
-    void labelSmoothingEqualsSmoothedProbabilityTargets(@ForAll @IntRange(min = 1, max = 6) int rows,
-                                                        @ForAll @IntRange(min = 1, max = 40) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> labelSmoothingEqualsSmoothedProbabilityTargets() {
+        return cases("labelSmoothingEqualsSmoothedProbabilityTargets", 200, 1, 6, 40).stream().map(InvariantTest::labelSmoothingCase);
+    }
+
+    private static DynamicTest labelSmoothingCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         int[] targets = in.targets(rows, cols);
         double e = 0.05 + 0.9 * in.nextDouble();
         CrossEntropyOptions smoothed = CrossEntropyOptions.defaults().labelSmoothing(e).classWeights(in.uniform(cols, 0.25, 2))
                 .reduction(Reduction.SUM);
-        String what = rows + "x" + cols + " " + smoothed;
-        Outcome index = crossEntropy(logits, rows, cols, targets, smoothed);
-        assertAgree("label smoothing on index targets vs on one-hot probability targets, " + what, EXACT, index,
-                crossEntropyProbs(logits, rows, cols, RandomInputs.oneHot(targets, cols), smoothed), cols);
-        // q' = (1 - e) onehot + e / C written out as float32 targets: each q'_c is rounded (6e-8 relative), so the
-        // two sides agree to that, not to double rounding.
-        float[] smoothedTargets = new float[rows * cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) smoothedTargets[r * cols + c] = (float) ((c == targets[r] ? 1 - e : 0) + e / cols);
-        }
-        ErrorBound floatTargets = new ErrorBound(1e-6, 1e-9, 1e-6, 1e-7);
-        assertAgree("label smoothing vs explicitly smoothed float32 targets, " + what, floatTargets, index,
-                crossEntropyProbs(logits, rows, cols, smoothedTargets, smoothed.labelSmoothing(0)), cols);
+        String what = c + " " + smoothed;
+        return dynamicTest(c + ", " + smoothed, () -> {
+            Outcome index = crossEntropy(logits, rows, cols, targets, smoothed);
+            assertAgree("label smoothing on index targets vs on one-hot probability targets, " + what, EXACT, index,
+                    crossEntropyProbs(logits, rows, cols, RandomInputs.oneHot(targets, cols), smoothed), cols);
+            // q' = (1 - e) onehot + e / C written out as float32 targets: each q'_c is rounded (6e-8 relative), so the
+            // two sides agree to that, not to double rounding.
+            float[] smoothedTargets = new float[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                for (int col = 0; col < cols; col++) smoothedTargets[r * cols + col] = (float) ((col == targets[r] ? 1 - e : 0) + e / cols);
+            }
+            ErrorBound floatTargets = new ErrorBound(1e-6, 1e-9, 1e-6, 1e-7);
+            assertAgree("label smoothing vs explicitly smoothed float32 targets, " + what, floatTargets, index,
+                    crossEntropyProbs(logits, rows, cols, smoothedTargets, smoothed.labelSmoothing(0)), cols);
+        });
     }
 
-    @Property(tries = 60)
-    void ignoredRowsChangeNothing(@ForAll @IntRange(min = 2, max = 8) int rows,
-                                  @ForAll @IntRange(min = 1, max = 40) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> ignoredRowsChangeNothing() {
+        return cases("ignoredRowsChangeNothing", 200, 2, 8, 40).stream().map(InvariantTest::ignoredRowsCase);
+    }
+
+    private static DynamicTest ignoredRowsCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         int[] targets = in.targets(rows, cols);
         List<Integer> kept = new ArrayList<>();
@@ -199,29 +282,36 @@ class InvariantTest {
         }
         CrossEntropyOptions o = CrossEntropyOptions.defaults().classWeights(in.uniform(cols, 0.25, 2)).labelSmoothing(0.1)
                 .zLoss(1e-3).softcap(5).reduction(Reduction.values()[in.nextInt(3)]);
-        Outcome all = crossEntropy(logits, rows, cols, targets, o);
-        Outcome only = crossEntropy(keptLogits, kept.size(), cols, keptTargets, o);
-        Discrepancies d = new Discrepancies();
-        String what = "ignored rows, " + rows + "x" + cols + " " + o + ", kept rows " + kept;
-        d.loss(what + ": returned value vs the kept rows alone", EXACT, all.value(), only.value());
-        for (int r = 0, k = 0; r < rows; r++) {
-            float[] row = Arrays.copyOfRange(all.gradient(), r * cols, (r + 1) * cols);
-            if (k < kept.size() && kept.get(k) == r) {
-                d.storedLoss(what + ": loss of row " + r, EXACT, all.losses()[r], only.losses()[k]);
-                d.gradient(what + ": gradient row " + r, EXACT, row, toDouble(Arrays.copyOfRange(only.gradient(), k * cols, (k + 1) * cols)), cols);
-                k++;
-            } else {
-                d.equal(what + ": loss of ignored row " + r, all.losses()[r], 0f);
-                d.equal(what + ": gradient of ignored row " + r, Arrays.toString(row), Arrays.toString(new float[cols]));
+        String what = "ignored rows, " + c + " " + o + ", kept rows " + kept;
+        return dynamicTest(c + ", " + o + ", kept rows " + kept, () -> {
+            Outcome all = crossEntropy(logits, rows, cols, targets, o);
+            Outcome only = crossEntropy(keptLogits, kept.size(), cols, keptTargets, o);
+            Discrepancies d = new Discrepancies();
+            d.loss(what + ": returned value vs the kept rows alone", EXACT, all.value(), only.value());
+            for (int r = 0, k = 0; r < rows; r++) {
+                float[] row = Arrays.copyOfRange(all.gradient(), r * cols, (r + 1) * cols);
+                if (k < kept.size() && kept.get(k) == r) {
+                    d.storedLoss(what + ": loss of row " + r, EXACT, all.losses()[r], only.losses()[k]);
+                    d.gradient(what + ": gradient row " + r, EXACT, row, toDouble(Arrays.copyOfRange(only.gradient(), k * cols, (k + 1) * cols)), cols);
+                    k++;
+                } else {
+                    d.equal(what + ": loss of ignored row " + r, all.losses()[r], 0f);
+                    d.equal(what + ": gradient of ignored row " + r, Arrays.toString(row), Arrays.toString(new float[cols]));
+                }
             }
-        }
-        d.assertNone(what);
+            d.assertNone(what);
+        });
     }
 
-    @Property(tries = 60)
-    void everyCrossEntropyGradientRowSumsToZero(@ForAll @IntRange(min = 1, max = 6) int rows,
-                                                @ForAll @IntRange(min = 1, max = 200) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> everyCrossEntropyGradientRowSumsToZero() {
+        return cases("everyCrossEntropyGradientRowSumsToZero", 200, 1, 6, 200).stream().map(InvariantTest::gradientRowSumCase);
+    }
+
+    private static DynamicTest gradientRowSumCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 4);
         int[] targets = in.targets(rows, cols);
         if (rows > 1) targets[rows - 1] = CrossEntropyOptions.DEFAULT_IGNORE_INDEX;
@@ -229,47 +319,56 @@ class InvariantTest {
         // (z-loss and softcap do not keep this: their terms do not sum to zero).
         CrossEntropyOptions o = CrossEntropyOptions.defaults().classWeights(in.uniform(cols, 0.25, 2)).labelSmoothing(0.1)
                 .reduction(Reduction.values()[in.nextInt(3)]);
-        float[] gradient = crossEntropy(logits, rows, cols, targets, o).gradient();
-        for (int r = 0; r < rows; r++) {
-            double sum = 0;
-            double roundingAllowance = 1e-15; // each stored float is off by at most half an ulp of itself
-            for (int c = 0; c < cols; c++) {
-                sum += gradient[r * cols + c];
-                roundingAllowance += Discrepancies.halfFloatUlp(gradient[r * cols + c]);
+        return dynamicTest(c + ", " + o, () -> {
+            float[] gradient = crossEntropy(logits, rows, cols, targets, o).gradient();
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                double roundingAllowance = 1e-15; // each stored float is off by at most half an ulp of itself
+                for (int col = 0; col < cols; col++) {
+                    sum += gradient[r * cols + col];
+                    roundingAllowance += Discrepancies.halfFloatUlp(gradient[r * cols + col]);
+                }
+                if (!(Math.abs(sum) <= roundingAllowance)) {
+                    throw new AssertionError("crossEntropy gradient row " + r + " of " + c + " " + o + " sums to " + sum
+                            + ", more than the float32 rounding of its entries allows (" + roundingAllowance + ")");
+                }
             }
-            if (!(Math.abs(sum) <= roundingAllowance)) {
-                throw new AssertionError("crossEntropy gradient row " + r + " of " + rows + "x" + cols + " " + o + " sums to " + sum
-                        + ", more than the float32 rounding of its entries allows (" + roundingAllowance + ")");
-            }
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------------------ storage invariants
 
-    @Property(tries = 30)
-    void halfPrecisionLogitsEqualFloatLogitsRoundedTheSameWay(@ForAll @IntRange(min = 1, max = 5) int rows,
-                                                              @ForAll @IntRange(min = 1, max = 70) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> halfPrecisionLogitsEqualFloatLogitsRoundedTheSameWay() {
+        return cases("halfPrecisionLogitsEqualFloatLogitsRoundedTheSameWay", 200, 1, 5, 70).stream().map(InvariantTest::halfPrecisionCase);
+    }
+
+    private static DynamicTest halfPrecisionCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 4);
         int[] targets = in.targets(rows, cols);
         CrossEntropyOptions o = CrossEntropyOptions.defaults().labelSmoothing(0.1).zLoss(1e-4).softcap(10).reduction(Reduction.NONE);
-        for (ElementType type : List.of(ElementType.BFLOAT16, ElementType.FLOAT16)) {
-            short[] half = new short[logits.length];
-            float[] widened = new float[logits.length];
-            for (int i = 0; i < logits.length; i++) {
-                half[i] = type == ElementType.BFLOAT16 ? Matrix.floatToBfloat16(logits[i]) : Float.floatToFloat16(logits[i]);
-                widened[i] = type == ElementType.BFLOAT16 ? Matrix.bfloat16ToFloat(half[i]) : Float.float16ToFloat(half[i]);
+        return dynamicTest(c + ", " + o, () -> {
+            for (ElementType type : List.of(ElementType.BFLOAT16, ElementType.FLOAT16)) {
+                short[] half = new short[logits.length];
+                float[] widened = new float[logits.length];
+                for (int i = 0; i < logits.length; i++) {
+                    half[i] = type == ElementType.BFLOAT16 ? Matrix.floatToBfloat16(logits[i]) : Float.floatToFloat16(logits[i]);
+                    widened[i] = type == ElementType.BFLOAT16 ? Matrix.bfloat16ToFloat(half[i]) : Float.float16ToFloat(half[i]);
+                }
+                float[] gradient = new float[logits.length];
+                float[] losses = new float[rows];
+                double value = ENGINE.crossEntropy(Matrix.ofHalf(type, half, 0, rows, cols, cols), Matrix.vector(targets), o,
+                        LossOutputs.withGradient(Matrix.of(gradient, rows, cols)).losses(Matrix.vector(losses)));
+                Outcome expected = crossEntropy(widened, rows, cols, targets, o);
+                String what = "crossEntropy on " + type + " logits vs the same values as float32, " + c;
+                assertEquals(expected.value(), value, what + ": returned value");
+                assertArrayEquals(expected.gradient(), gradient, what + ": gradient");
+                assertArrayEquals(expected.losses(), losses, what + ": losses");
             }
-            float[] gradient = new float[logits.length];
-            float[] losses = new float[rows];
-            double value = ENGINE.crossEntropy(Matrix.ofHalf(type, half, 0, rows, cols, cols), Matrix.vector(targets), o,
-                    LossOutputs.withGradient(Matrix.of(gradient, rows, cols)).losses(Matrix.vector(losses)));
-            Outcome expected = crossEntropy(widened, rows, cols, targets, o);
-            String what = "crossEntropy on " + type + " logits vs the same values as float32, " + rows + "x" + cols;
-            assertEquals(expected.value(), value, what + ": returned value");
-            assertArrayEquals(expected.gradient(), gradient, what + ": gradient");
-            assertArrayEquals(expected.losses(), losses, what + ": losses");
-        }
+        });
     }
 
     /** The storage kinds a view can sit on; each must give the dense float[] results bit for bit. */
@@ -324,14 +423,25 @@ class InvariantTest {
         }
     }
 
-    @Property(tries = 30)
-    void stridedOffsetAndSegmentViewsGiveTheDenseResults(@ForAll @IntRange(min = 1, max = 5) int rows,
-                                                        @ForAll @IntRange(min = 1, max = 50) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> stridedOffsetAndSegmentViewsGiveTheDenseResults() {
+        return cases("stridedOffsetAndSegmentViewsGiveTheDenseResults", 200, 1, 5, 50).stream().map(InvariantTest::layoutCase);
+    }
+
+    private static DynamicTest layoutCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         float[] probs = in.probabilities(rows, cols);
         int[] targets = in.targets(rows, cols);
         CrossEntropyOptions o = CrossEntropyOptions.defaults().labelSmoothing(0.1).reduction(Reduction.NONE);
+        return dynamicTest(c + ", " + o, () -> checkLayouts(c, logits, probs, targets, o));
+    }
+
+    private static void checkLayouts(Case c, float[] logits, float[] probs, int[] targets, CrossEntropyOptions o) {
+        int rows = c.rows();
+        int cols = c.cols();
         float[] zeros = new float[rows * cols];
         try (Arena arena = Arena.ofConfined()) {
             List<float[]> reference = null;
@@ -354,7 +464,7 @@ class InvariantTest {
                     reference = results;
                 } else {
                     for (int i = 0; i < results.size(); i++) {
-                        assertArrayEquals(reference.get(i), results.get(i), layout + " vs DENSE, " + rows + "x" + cols + ": result " + i
+                        assertArrayEquals(reference.get(i), results.get(i), layout + " vs DENSE, " + c + ": result " + i
                                 + " of [values, CE gradient, CE losses, KL gradient, BCE gradient, row logsumexp]");
                     }
                 }
@@ -362,14 +472,25 @@ class InvariantTest {
         }
     }
 
-    @Property(tries = 30)
-    void inPlaceGradientEqualsTheSeparateGradient(@ForAll @IntRange(min = 1, max = 5) int rows,
-                                                  @ForAll @IntRange(min = 1, max = 50) int cols, @ForAll long seed) {
-        RandomInputs in = new RandomInputs(seed);
+    @TestFactory
+    Stream<DynamicTest> inPlaceGradientEqualsTheSeparateGradient() {
+        return cases("inPlaceGradientEqualsTheSeparateGradient", 200, 1, 5, 50).stream().map(InvariantTest::inPlaceCase);
+    }
+
+    private static DynamicTest inPlaceCase(Case c) {
+        int rows = c.rows();
+        int cols = c.cols();
+        RandomInputs in = c.inputs();
         float[] logits = in.gaussian(rows * cols, 3);
         float[] other = in.uniform(rows * cols, 0, 1);
         int[] targets = in.targets(rows, cols);
         CrossEntropyOptions ce = CrossEntropyOptions.defaults().classWeights(in.uniform(cols, 0.5, 2)).labelSmoothing(0.1).zLoss(1e-3).softcap(8);
+        return dynamicTest(c + ", " + ce, () -> checkInPlace(c, logits, other, targets, ce));
+    }
+
+    private static void checkInPlace(Case c, float[] logits, float[] other, int[] targets, CrossEntropyOptions ce) {
+        int rows = c.rows();
+        int cols = c.cols();
         record Op(String name, InPlaceCall call) {}
         List<Op> ops = List.of(
                 new Op("crossEntropy", (x, out) -> ENGINE.crossEntropy(x, Matrix.vector(targets), ce, out)),
@@ -386,7 +507,7 @@ class InvariantTest {
             double expected = op.call().run(Matrix.of(logits, rows, cols), LossOutputs.withGradient(Matrix.of(separate, rows, cols)));
             float[] overwritten = logits.clone();
             double actual = op.call().run(Matrix.of(overwritten, rows, cols), LossOutputs.none().gradientInPlace());
-            String what = op.name() + " with the gradient in place, " + rows + "x" + cols;
+            String what = op.name() + " with the gradient in place, " + c + " " + ce;
             assertEquals(expected, actual, what + ": returned value");
             assertArrayEquals(separate, overwritten, what + ": gradient");
         }
