@@ -20,7 +20,7 @@ final class ProbeDiagnosis {
     static BackendProbe linkageFailure(Throwable error) {
         String chain = messages(error);
         if (chain.contains("libcuda")) {
-            return BackendProbe.unavailable("libcuda.so.1 (the NVIDIA driver) was not found: " + firstLine(chain), DRIVER_FIX, error);
+            return BackendProbe.unavailable("libcuda.so.1 (the NVIDIA driver) was not found: " + lineWith(chain, "libcuda"), DRIVER_FIX, error);
         }
         if (error instanceof NoClassDefFoundError && chain.contains("jcuda/")) {
             return BackendProbe.unavailable("the JCuda classes are missing: " + firstLine(chain),
@@ -75,8 +75,16 @@ final class ProbeDiagnosis {
         return all.toString();
     }
 
-    private static String firstLine(String s) {
-        String line = s.lines().findFirst().orElse(s).strip();
+    /** The first line of {@code s} that mentions {@code word}, trimmed. */
+    private static String lineWith(String s, String word) {
+        return shorten(s.lines().filter(l -> l.contains(word)).findFirst().orElse(s).strip());
+    }
+
+    private static String shorten(String line) {
         return line.length() > 400 ? line.substring(0, 400) + "..." : line;
+    }
+
+    private static String firstLine(String s) {
+        return shorten(s.lines().findFirst().orElse(s).strip());
     }
 }
