@@ -89,8 +89,11 @@ __device__ __forceinline__ float softcap_slope(float z, float cap) {
 }
 
 // First-pass state of one worker over part of a row: the online softmax of z, the argmax of the raw logits, and
-// the target sums: index targets: A = sum_c w_c z_c (smoothing only); probability targets: A = sum_c w_c q'_c z_c
-// over terms with w_c q'_c != 0 (so 0 * -inf does not make NaN), B = sum_c w_c q'_c.
+// the target sums: index targets: A = sum_c w_c z_c (smoothing only), B = z_y (set by the one worker that visits
+// column y, 0 elsewhere, so the merged sum is z_y exactly); probability targets: A = sum_c w_c q'_c z_c over terms
+// with w_c q'_c != 0 (so 0 * -inf does not make NaN), B = sum_c w_c q'_c.
+// Taking z_y in the first pass, rather than reading it after, keeps an in-place gradient (which overwrites column
+// y in the second pass, possibly in another warp or block) from racing with that read.
 struct RowAccum {
     SoftmaxState st;
     ArgMax am;
@@ -100,7 +103,7 @@ struct RowAccum {
 __device__ __forceinline__ RowAccum accum_init() { return RowAccum{softmax_init(), argmax_init(), 0.f, 0.f}; }
 
 template <bool PROBS>
-__device__ __forceinline__ void accum_add(RowAccum& acc, const CeArgs& k, long long r, int c, float x) {
+__device__ __forceinline__ void accum_add(RowAccum& acc, const CeArgs& k, long long r, int target, int c, float x) {
     argmax_add(acc.am, x, c);
     float z = softcapped(x, k.softcap);
     float m = max_keep_nan(acc.st.m, z);
@@ -112,8 +115,9 @@ __device__ __forceinline__ void accum_add(RowAccum& acc, const CeArgs& k, long l
         float wq = w * q;
         if (wq != 0.f) acc.a += wq * z;
         acc.b += wq;
-    } else if (k.smoothing > 0.f) {
-        acc.a += w * z;
+    } else {
+        if (k.smoothing > 0.f) acc.a += w * z;
+        if (c == target) acc.b = z;
     }
 }
 __device__ __forceinline__ RowAccum accum_merge(RowAccum x, RowAccum y) {
@@ -151,8 +155,7 @@ __device__ __forceinline__ RowResult row_result(const CeArgs& k, long long r, Ro
     res.ignored = y == k.ignoreIndex;
     res.target = res.ignored ? -1 : y;
     if (res.ignored) { res.loss = 0.f; res.coefP = 0.f; res.zy = 0.f; return res; }
-    const void* row = row_at(k.logits, k.logitsType, r, k.logitsStride);
-    res.zy = softcapped(load_elem(row, k.logitsType, y), k.softcap);
+    res.zy = acc.b;
     float wy = k.classWeights == nullptr ? 1.f : k.classWeights[y];
     float loss = (1.f - e) * wy * (res.lse - res.zy);
     // (e/C) sum_c w_c (lse - z_c) = (e/C)(W lse - A)
@@ -227,8 +230,9 @@ __device__ void ce_warp(const CeArgs& k) {
     double myLoss = 0.0;
     for (long long r = (long long)blockIdx.x * warpsPerBlock + warp; r < k.rows; r += (long long)gridDim.x * warpsPerBlock) {
         const void* row = row_at(k.logits, k.logitsType, r, k.logitsStride);
+        int target = PROBS ? -1 : k.targets[r];
         RowAccum acc = accum_init();
-        for_each_in_row(row, k.logitsType, 0, k.cols, lane, 32, [&](int c, float x) { accum_add<PROBS>(acc, k, r, c, x); });
+        for_each_in_row(row, k.logitsType, 0, k.cols, lane, 32, [&](int c, float x) { accum_add<PROBS>(acc, k, r, target, c, x); });
         acc.st = warp_softmax(acc.st);
         acc.am = warp_argmax(acc.am);
         acc.a = warp_sum(acc.a);
@@ -262,9 +266,10 @@ __device__ void ce_block(const CeArgs& k) {
     double blockLoss = 0.0;
     for (long long r = blockIdx.x; r < k.rows; r += gridDim.x) {
         const void* row = row_at(k.logits, k.logitsType, r, k.logitsStride);
+        int target = PROBS ? -1 : k.targets[r];
         RowAccum acc = accum_init();
         for_each_in_row(row, k.logitsType, 0, k.cols, threadIdx.x, blockDim.x,
-                        [&](int c, float x) { accum_add<PROBS>(acc, k, r, c, x); });
+                        [&](int c, float x) { accum_add<PROBS>(acc, k, r, target, c, x); });
         acc.st = block_softmax(acc.st, stScratch);
         acc.am = block_argmax(acc.am, amScratch);
         acc.a = block_sum(acc.a, fScratch);
@@ -306,9 +311,10 @@ __device__ void ce_split_accumulate(const CeArgs& k) {
     int begin, end;
     chunk_range(k, blockIdx.x, &begin, &end);
     const void* row = row_at(k.logits, k.logitsType, r, k.logitsStride);
+    int target = PROBS ? -1 : k.targets[r];
     RowAccum acc = accum_init();
     for_each_in_row(row, k.logitsType, begin, end, threadIdx.x, blockDim.x,
-                    [&](int c, float x) { accum_add<PROBS>(acc, k, r, c, x); });
+                    [&](int c, float x) { accum_add<PROBS>(acc, k, r, target, c, x); });
     acc.st = block_softmax(acc.st, stScratch);
     acc.am = block_argmax(acc.am, amScratch);
     acc.a = block_sum(acc.a, fScratch);
