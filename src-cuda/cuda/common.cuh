@@ -48,10 +48,10 @@ __device__ __forceinline__ float ex2_approx(float x) {
     return y;
 }
 
-// exp(z - m) = 2^(z log2e - m log2e). The caller pre-scales m once per row (m2 = m log2e); the fma then rounds
-// z log2e - m2 once, so the error is an ulp of the (small) difference, not of z. A constant error in m2 cancels
-// between the sum and each probability because both use the same m2.
-__device__ __forceinline__ float exp_shifted(float z, float m2) { return ex2_approx(fmaf(z, LK_LOG2E, -m2)); }
+// exp(z - m) = 2^((z - m) log2e): the input of ex2.approx is pre-scaled by log2e. The difference is taken first:
+// it is exact for z near the row maximum m (Sterbenz), where the large terms are, and stays accurate for logits of
+// any magnitude (pre-scaling z and m separately would leave an error of an ulp of m log2e, huge at |m| = 1e30).
+__device__ __forceinline__ float exp_shifted(float z, float m) { return ex2_approx((z - m) * LK_LOG2E); }
 
 // ------------------------------------------------------------------------------------------------ NaN-aware max
 
@@ -245,3 +245,8 @@ __device__ __forceinline__ void for_each_in_row(const void* row, int type, int b
 __device__ __forceinline__ const void* row_at(const void* base, int type, long long r, long long stride) {
     return (const char*)base + (size_t)(r * stride) * (type == LK_F32 ? 4 : 2);
 }
+
+// Block sizes: the host launches row kernels with 256 threads (512 for rows of 16k columns and more), element
+// kernels with 256 and the target check with 1024 (org.losskit.cuda.LaunchPlan). No __launch_bounds__: with them
+// ptxas trades registers for occupancy and spills; without, every kernel stays under 128 registers per thread
+// (build-ptx.sh prints the counts), so 512-thread blocks fit in the 64k-register file.

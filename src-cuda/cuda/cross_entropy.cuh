@@ -108,7 +108,7 @@ __device__ __forceinline__ void accum_add(RowAccum& acc, const CeArgs& k, long l
     float z = softcapped(x, k.softcap);
     float m = max_keep_nan(acc.st.m, z);
     if (!(m == acc.st.m)) { acc.st.s = rescale(acc.st.s, acc.st.m, m); acc.st.m = m; }
-    if (z != -INFINITY) acc.st.s += exp_shifted(z, m * LK_LOG2E);
+    if (z != -INFINITY) acc.st.s += exp_shifted(z, m);
     float w = k.classWeights == nullptr ? 1.f : k.classWeights[c];
     if (PROBS) {
         float q = (1.f - k.smoothing) * load_elem(k.probs, k.probsType, r * k.probsStride + c) + k.smoothing / k.cols;
@@ -126,8 +126,9 @@ __device__ __forceinline__ RowAccum accum_merge(RowAccum x, RowAccum y) {
 
 // What the gradient pass needs of a row, and what the row outputs are made of.
 struct RowResult {
-    float lse;   // natural log-sum-exp
-    float lse2;  // lse in base-2 units, in the same pre-scaling as the sum: m log2e + log2 s
+    float lse;   // natural log-sum-exp m + log s
+    float m;     // the row maximum of z
+    float log2s; // log2 of s = sum exp(z - m): p_c = exp(z_c - lse) = 2^((z_c - m) log2e - log2 s)
     float loss;
     float coefP; // a in g_c = a p_c - b_c (before scale and softcap slope)
     float zy;    // softcapped target logit (index targets)
@@ -139,7 +140,8 @@ template <bool PROBS>
 __device__ __forceinline__ RowResult row_result(const CeArgs& k, long long r, RowAccum acc) {
     RowResult res;
     res.lse = softmax_lse(acc.st);
-    res.lse2 = acc.st.m == -INFINITY ? -INFINITY : acc.st.m * LK_LOG2E + log2f(acc.st.s);
+    res.m = acc.st.m;
+    res.log2s = log2f(acc.st.s);
     float e = k.smoothing, lambda = k.zLoss;
     float zLossTerm = lambda > 0.f ? lambda * res.lse * res.lse : 0.f;
     if (PROBS) {
@@ -157,7 +159,8 @@ __device__ __forceinline__ RowResult row_result(const CeArgs& k, long long r, Ro
     if (res.ignored) { res.loss = 0.f; res.coefP = 0.f; res.zy = 0.f; return res; }
     res.zy = acc.b;
     float wy = k.classWeights == nullptr ? 1.f : k.classWeights[y];
-    float loss = (1.f - e) * wy * (res.lse - res.zy);
+    // lse - z_y = (m - z_y) + log s: no cancellation between two large numbers when the logits are large
+    float loss = (1.f - e) * wy * ((res.m - res.zy) + res.log2s * LK_LN2);
     // (e/C) sum_c w_c (lse - z_c) = (e/C)(W lse - A)
     if (e > 0.f) loss += e / k.cols * (k.weightSum * res.lse - acc.a);
     res.loss = loss + zLossTerm;
@@ -170,7 +173,9 @@ __device__ __forceinline__ float gradient_scale(const CeArgs& k) {
 }
 
 // The gradient (and entropy) pass over columns [begin, end) of row r by this worker; returns this worker's part
-// of sum_c p_c z_c over p_c > 0 (0 log 0 = 0), from which entropy = lse - sum p z.
+// of sum_c p_c (m - z_c) over p_c > 0 (0 log 0 = 0), from which
+// entropy = -sum p log p = sum p (lse - z) = log s + sum p (m - z)   (sum p = 1),
+// which, unlike lse - sum p z, does not cancel for large logits.
 // g_c = (a p_c - b_c) * scale * softcap'(x_c), b_c = (1-e) w_y [c = y] + (e/C) w_c (index) or w_c q'_c (probs).
 template <bool PROBS>
 __device__ __forceinline__ float gradient_pass(const CeArgs& k, long long r, const RowResult& res, int begin, int end,
@@ -187,9 +192,9 @@ __device__ __forceinline__ float gradient_pass(const CeArgs& k, long long r, con
     float e = k.smoothing;
     for_each_in_row(row, k.logitsType, begin, end, worker, workers, [&](int c, float x) {
         float z = softcapped(x, k.softcap);
-        // p = exp(z - lse) = 2^(z log2e - lse2)
-        float p = ex2_approx(fmaf(z, LK_LOG2E, -res.lse2));
-        if (wantEntropy && p > 0.f) pz += p * z;
+        // p = exp(z - lse) = 2^((z - m) log2e - log2 s); an all -inf row gives NaN (-inf - -inf), as the reference
+        float p = ex2_approx(fmaf(z - res.m, LK_LOG2E, -res.log2s));
+        if (wantEntropy && p > 0.f) pz += p * (res.m - z);
         if (g == nullptr || res.ignored) return;
         float w = k.classWeights == nullptr ? 1.f : k.classWeights[c];
         float b;
@@ -210,8 +215,12 @@ __device__ __forceinline__ void write_row_outputs(const CeArgs& k, long long r, 
     if (k.lse != nullptr) k.lse[r] = res.lse;
     if (k.maxLogit != nullptr) k.maxLogit[r] = am.value;
     if (k.argmax != nullptr) k.argmax[r] = argmax_column(am, k.cols);
-    if (k.targetProb != nullptr) k.targetProb[r] = res.target < 0 ? __int_as_float(0x7fc00000) : expf(res.zy - res.lse);
-    if (k.entropy != nullptr) k.entropy[r] = res.lse - pz; // entropy = -sum p log p = lse - sum p z
+    // p_y = exp(z_y - lse) = 2^((z_y - m) log2e - log2 s)
+    if (k.targetProb != nullptr) {
+        k.targetProb[r] = res.target < 0 ? __int_as_float(0x7fc00000) : ex2_approx(fmaf(res.zy - res.m, LK_LOG2E, -res.log2s));
+    }
+    // entropy = log s + sum p (m - z); an all -inf row: log 0 = -inf (= lse, as the reference)
+    if (k.entropy != nullptr) k.entropy[r] = res.m == -INFINITY ? res.lse : res.log2s * LK_LN2 + pz;
 }
 
 // A kernel that sees a bad target writes nothing: the host reads the status and throws.
