@@ -21,7 +21,9 @@ final class CallSlot implements AutoCloseable, HostStaging.Transfer {
 
     CallSlot(CudaContext context) {
         this.context = context;
-        CudaException.check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        // A blocking stream (not CU_STREAM_NON_BLOCKING): it waits for work on the legacy default stream, where
+        // DeviceBuffer's synchronous copies run; a copy from pageable memory may still be in flight when it returns.
+        CudaException.check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT), "cuStreamCreate");
     }
 
     /** Makes the staging buffers at least {@code bytes} long (contents are not kept). */

@@ -37,7 +37,8 @@ import org.losskit.spi.LossBackend;
  * staging size) before any launch, and checks device-resident class-index targets on the device.
  */
 final class CudaBackend implements LossBackend {
-    private static final Set<Op> SUPPORTED = EnumSet.of(Op.CROSS_ENTROPY, Op.CROSS_ENTROPY_PROBS, Op.BCE_WITH_LOGITS,
+    /** The ops with kernels; every other op runs on the engine's next backend. */
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.CROSS_ENTROPY, Op.CROSS_ENTROPY_PROBS, Op.BCE_WITH_LOGITS,
             Op.SIGMOID_FOCAL, Op.DICE, Op.MSE, Op.L1, Op.SMOOTH_L1, Op.HUBER, Op.LOG_COSH, Op.QUANTILE, Op.HINGE,
             Op.SQUARED_HINGE, Op.POISSON_NLL, Op.REDUCTION);
 
@@ -72,7 +73,7 @@ final class CudaBackend implements LossBackend {
 
     /** Retains the device's context, loads the module and looks up every kernel; frees what it took on failure. */
     static CudaBackend open(EngineSettings settings) {
-        PtxModule ptx = PtxModule.load();
+        PtxModule ptx = PtxModule.shipped();
         CudaContext context = CudaContext.retain(settings.cudaDevice());
         try {
             context.makeCurrent();

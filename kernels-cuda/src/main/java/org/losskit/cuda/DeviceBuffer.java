@@ -1,5 +1,6 @@
 package org.losskit.cuda;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -114,10 +115,17 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
         copyIn(0, Pointer.to(source), 2L * Objects.requireNonNull(source, "source").length);
     }
 
-    /** Copies all of {@code source} (at most 2 GiB) to byte {@code byteOffset} of this buffer. */
+    /** Copies all of {@code source} (at most 2 GiB; heap segments go through a native copy) to byte {@code byteOffset}. */
     public void copyFrom(MemorySegment source, long byteOffset) {
         Objects.requireNonNull(source, "source");
-        copyIn(byteOffset, Pointer.to(source.asByteBuffer()), source.byteSize());
+        if (source.isNative()) {
+            copyIn(byteOffset, Pointer.to(source.asByteBuffer()), source.byteSize());
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment nativeCopy = arena.allocate(source.byteSize(), 16).copyFrom(source);
+            copyIn(byteOffset, Pointer.to(nativeCopy.asByteBuffer()), source.byteSize());
+        }
     }
 
     /** Copies the start of this buffer into all of {@code target}. */
@@ -137,7 +145,15 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
     public void copyTo(MemorySegment target, long byteOffset) {
         Objects.requireNonNull(target, "target");
         if (target.isReadOnly()) throw new IllegalArgumentException("target is read-only");
-        copyOut(byteOffset, Pointer.to(target.asByteBuffer()), target.byteSize());
+        if (target.isNative()) {
+            copyOut(byteOffset, Pointer.to(target.asByteBuffer()), target.byteSize());
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment nativeCopy = arena.allocate(target.byteSize(), 16);
+            copyOut(byteOffset, Pointer.to(nativeCopy.asByteBuffer()), target.byteSize());
+            target.copyFrom(nativeCopy);
+        }
     }
 
     private void copyIn(long byteOffset, Pointer host, long bytes) {

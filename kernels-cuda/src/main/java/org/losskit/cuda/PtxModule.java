@@ -26,6 +26,15 @@ record PtxModule(String text, String version, String target, Map<String, List<St
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern PARAM = Pattern.compile("\\.param\\s+\\.(\\w+)\\s+\\w+");
 
+    /** The shipped PTX, read and parsed once per JVM. */
+    static PtxModule shipped() {
+        return Shipped.MODULE;
+    }
+
+    private static final class Shipped {
+        static final PtxModule MODULE = load();
+    }
+
     static PtxModule load() {
         try (InputStream in = PtxModule.class.getResourceAsStream(RESOURCE)) {
             if (in == null) throw new IllegalStateException("the PTX resource " + RESOURCE + " is missing from losskit-kernels-cuda");
