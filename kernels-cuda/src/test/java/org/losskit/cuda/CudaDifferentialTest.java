@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -48,12 +49,20 @@ class CudaDifferentialTest {
     @BeforeAll
     static void open() {
         probe = new CudaProvider().probe();
-        if (!probe.available()) System.out.println("CudaDifferentialTest skipped: no CUDA device: " + probe.detail());
-        assumeTrue(probe.available(), "no CUDA device: " + probe.detail());
+        if (!probe.available()) {
+            System.out.println("CudaDifferentialTest skipped: no CUDA device: " + probe.detail());
+            return;
+        }
         // Crossover 0: every host call runs on the GPU; no fallback: nothing silently runs elsewhere.
         cuda = LossEngine.builder().backend("cuda").cudaHostCrossoverElements(0).fallbackToReference(false).build();
         reference = LossEngine.builder().backend("reference").build();
         System.out.println("CudaDifferentialTest on " + cuda.backendDescription());
+    }
+
+    /** Each test is reported as skipped, with the reason, where there is no device. */
+    @BeforeEach
+    void requireDevice() {
+        assumeTrue(probe.available(), "no CUDA device: " + probe.detail());
     }
 
     @AfterAll

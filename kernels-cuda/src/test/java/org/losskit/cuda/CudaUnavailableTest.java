@@ -15,6 +15,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.losskit.LossEngine;
@@ -32,6 +33,10 @@ class CudaUnavailableTest {
         probe = new CudaProvider().probe();
         System.out.println("cuda probe: available=" + probe.available() + ", " + probe.detail()
                 + (probe.fix().isEmpty() ? "" : "; fix: " + probe.fix()));
+    }
+
+    @BeforeEach
+    void requireNoDevice() {
         assumeFalse(probe.available(), "CUDA is available here (" + probe.detail() + "); the no-GPU path is tested elsewhere");
     }
 
