@@ -50,6 +50,16 @@ public final class Report {
             out.print(ReportOptions.USAGE);
             return 0;
         }
+        if (options.chartsFrom() != null) {
+            try {
+                List<String> written = ReportFiles.redraw(options.chartsFrom());
+                out.println("charts drawn in " + options.chartsFrom() + ": " + String.join(", ", written));
+                return 0;
+            } catch (IOException e) {
+                System.err.println("bench: could not redraw " + options.chartsFrom() + ": " + e);
+                return 1;
+            }
+        }
 
         List<BackendStatus> statuses = withMissingModules(LossEngine.availableBackends());
         List<String> backends;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -37,7 +38,8 @@ final class ReportFiles {
         } catch (IOException | RuntimeException | LinkageError e) {
             // A host without fonts (libfreetype) cannot draw; the figures are still worth writing.
             charts = List.of();
-            chartProblem = "charts could not be drawn here: " + e;
+            chartProblem = "charts could not be drawn here (" + e + "); draw them on a machine with a JDK: "
+                    + "bench/run --charts-from " + folder;
             System.err.println("bench: " + chartProblem);
         }
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -46,6 +48,17 @@ final class ReportFiles {
         Files.writeString(folder.resolve(MARKDOWN), markdown(contents, charts, chartProblem));
         written.add(MARKDOWN);
         written.addAll(charts);
+        return written;
+    }
+
+    /** Reads {@code folder/report.json} and writes its charts and a fresh report.md that shows them. */
+    static List<String> redraw(Path folder) throws IOException {
+        Contents contents = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .readValue(folder.resolve(JSON).toFile(), Contents.class);
+        List<String> charts = Charts.write(folder, contents.sweep(), contents.crossovers());
+        Files.writeString(folder.resolve(MARKDOWN), markdown(contents, charts, null));
+        List<String> written = new ArrayList<>(charts);
+        written.add(MARKDOWN);
         return written;
     }
 

@@ -21,9 +21,10 @@ import org.losskit.Op;
  * @param peers    also time the peers found on the class path (libtorch through DJL)
  * @param sweep    false skips the throughput sweep (cross-check only)
  * @param seed     seed of every random input
+ * @param chartsFrom a report folder whose charts to draw from its report.json (nothing is measured), or null
  */
 record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> points, boolean quick, Path out,
-                     boolean peers, boolean sweep, long seed, boolean help) {
+                     boolean peers, boolean sweep, long seed, Path chartsFrom, boolean help) {
 
     static final long DEFAULT_SEED = 20261122L;
 
@@ -40,6 +41,8 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
               --peers                   also time libtorch through DJL (needs the djl profile: ./mvnw -Pdjl ...)
               --no-sweep                cross-check only
               --seed N                  seed of the random inputs (default 20261122)
+              --charts-from DIR         draw the charts of a report written elsewhere (e.g. by the GPU bundle,
+                                        whose runtime draws none) from DIR/report.json, and update DIR/report.md
               --help
             also: bench/run --jmh [JMH options]   runs the JMH benchmarks (see docs/BENCHMARKS.md)
             """;
@@ -54,6 +57,7 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
         boolean sweep = true;
         long seed = DEFAULT_SEED;
         boolean help = false;
+        Path chartsFrom = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -65,11 +69,12 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
                 case "--peers" -> peers = true;
                 case "--no-sweep" -> sweep = false;
                 case "--seed" -> seed = parseLong(arg, value(args, ++i, arg));
+                case "--charts-from" -> chartsFrom = Path.of(value(args, ++i, arg));
                 case "--help", "-h" -> help = true;
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
         }
-        return new ReportOptions(backends, ops, points, quick, out, peers, sweep, seed, help);
+        return new ReportOptions(backends, ops, points, quick, out, peers, sweep, seed, chartsFrom, help);
     }
 
     /** The sweep points, the given ones or the defaults, restricted to the selected ops. */
