@@ -120,6 +120,19 @@ class ReportQuickRunTest {
         }
     }
 
+    @Test
+    void chartsCanBeDrawnLaterFromTheJsonAlone(@TempDir Path elsewhere) throws IOException {
+        Files.copy(folder.resolve(ReportFiles.JSON), elsewhere.resolve(ReportFiles.JSON));
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(captured, true, StandardCharsets.UTF_8)) {
+            assertEquals(0, Report.run(new String[] {"--charts-from", elsewhere.toString()}, out));
+        }
+        for (String chart : charts()) {
+            assertNotNull(ImageIO.read(elsewhere.resolve(chart).toFile()), chart + " redrawn");
+        }
+        assertTrue(Files.readString(elsewhere.resolve(ReportFiles.MARKDOWN)).contains("](crossover.png)"));
+    }
+
     private static List<String> charts() throws IOException {
         try (var files = Files.list(folder)) {
             return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".png")).sorted().toList();

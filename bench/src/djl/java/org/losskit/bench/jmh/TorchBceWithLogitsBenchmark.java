@@ -43,6 +43,9 @@ public class TorchBceWithLogitsBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
+        if (!impl.equals("libtorch")) {
+            throw new IllegalArgumentException("impl of a libtorch benchmark must be libtorch, got " + impl);
+        }
         // The same values as BceWithLogitsBenchmark: same seed, same order of draws.
         SplittableRandom random = new SplittableRandom(20261122L);
         float[] logits = new float[n];

@@ -42,6 +42,9 @@ public class TorchCrossEntropyBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(CrossEntropyBenchmark.Shape s) {
+        if (!impl.equals("libtorch")) {
+            throw new IllegalArgumentException("impl of a libtorch benchmark must be libtorch, got " + impl);
+        }
         call = TorchCalls.crossEntropy(s.logits, s.targets, s.rows, s.vocab);
         float[] exactGradient = new float[s.logits.length];
         double exact;
