@@ -74,6 +74,9 @@ public final class Report {
         out.println(Machine.describe());
         out.println();
         ConsoleTables.printBackends(out, statuses);
+        String defaultChoice = defaultEngineChoice();
+        out.println("  LossEngine.create() picks: " + defaultChoice);
+        out.println();
 
         List<Peer> peers = options.peers() ? loadPeers(out) : List.of();
         List<OpCases.OpCase> cases = OpCases.all(options.seed()).stream().filter(c -> options.selects(c.op())).toList();
@@ -100,7 +103,7 @@ public final class Report {
         ReportFiles.Contents contents = new ReportFiles.Contents(
                 new ReportFiles.Meta(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), options.quick(),
                         options.seed(), String.join(" ", args), Machine.current(), QuickTimer.DESCRIPTION, timer),
-                statuses, peers.stream().map(Peer::description).toList(), checks, sweep, crossovers);
+                statuses, defaultChoice, peers.stream().map(Peer::description).toList(), checks, sweep, crossovers);
         try {
             Path folder = options.out();
             Files.createDirectories(folder);
@@ -115,6 +118,18 @@ public final class Report {
         out.println(failed == 0 ? "cross-check: every op passed on " + backends
                 : "cross-check: " + failed + " op(s) FAILED; see the table above");
         return failed == 0 ? 0 : 1;
+    }
+
+    /**
+     * What an application gets from {@link LossEngine#create()} here (honouring {@code losskit.backend} and
+     * {@code LOSSKIT_BACKEND}); the engine logs why it skipped the others.
+     */
+    static String defaultEngineChoice() {
+        try (LossEngine engine = LossEngine.create()) {
+            return engine.backendName() + " (" + engine.backendDescription() + ")";
+        } catch (RuntimeException e) {
+            return "nothing: " + e.getMessage();
+        }
     }
 
     /** The backends losskit ships; one whose provider is not on the class path is listed as not found. */

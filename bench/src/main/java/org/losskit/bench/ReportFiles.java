@@ -23,7 +23,7 @@ final class ReportFiles {
     private ReportFiles() {}
 
     /** What a run measured, exactly as {@code report.json} holds it. */
-    record Contents(Meta meta, List<BackendStatus> backends, List<String> peers, List<CrossCheck.OpResult> crossCheck,
+    record Contents(Meta meta, List<BackendStatus> backends, String defaultBackend, List<String> peers, List<CrossCheck.OpResult> crossCheck,
                     List<Sweep.Row> sweep, List<Sweep.Crossover> crossovers) {}
 
     record Meta(String date, boolean quick, long seed, String arguments, Machine machine, String timing, QuickTimer timer) {}
@@ -78,6 +78,7 @@ final class ReportFiles {
             md.append("| ").append(s.name()).append(" | ").append(s.available() ? "yes" : "**no**").append(" | ")
                     .append(cell(s.detail())).append(" | ").append(cell(s.fix())).append(" |\n");
         }
+        md.append("\n`LossEngine.create()` picks: ").append(cell(String.valueOf(c.defaultBackend()))).append('\n');
         if (!c.peers().isEmpty()) {
             md.append("\nPeers: ").append(String.join("; ", c.peers())).append('\n');
         }
