@@ -12,8 +12,10 @@ import java.util.List;
  * @param warmupNanos   how long to call before measuring (at least {@link #MIN_WARMUP_CALLS} calls)
  * @param samples       how many samples to take; the median is reported
  * @param minSampleNanos a sample calls the kernel until at least this long has passed
+ * @param kernelWarmupNanos before its first size, each backend runs every workload on a small input for this long
+ *                       in all, so that the JIT has compiled the kernels (vector code is slow until C2 has it)
  */
-record QuickTimer(long warmupNanos, int samples, long minSampleNanos) {
+record QuickTimer(long warmupNanos, int samples, long minSampleNanos, long kernelWarmupNanos) {
     static final int MIN_WARMUP_CALLS = 3;
 
     /** How the report labels its figures, so nobody quotes them as benchmark results. */
@@ -21,11 +23,11 @@ record QuickTimer(long warmupNanos, int samples, long minSampleNanos) {
             + "quote figures from the JMH benchmarks (bench/run --jmh), see docs/BENCHMARKS.md";
 
     static QuickTimer quick() {
-        return new QuickTimer(60_000_000L, 5, 5_000_000L);
+        return new QuickTimer(60_000_000L, 5, 5_000_000L, 600_000_000L);
     }
 
     static QuickTimer standard() {
-        return new QuickTimer(400_000_000L, 9, 25_000_000L);
+        return new QuickTimer(400_000_000L, 9, 25_000_000L, 2_000_000_000L);
     }
 
     /** Seconds per call: the median and every sample. */
@@ -52,6 +54,14 @@ record QuickTimer(long warmupNanos, int samples, long minSampleNanos) {
         List<Double> sorted = new ArrayList<>(perCall);
         Collections.sort(sorted);
         return new Timing(sorted.get(sorted.size() / 2), List.copyOf(perCall));
+    }
+
+    /** Calls {@code call} for {@code nanos}, results consumed: the JIT warm-up before any size is measured. */
+    static void run(PreparedCall call, long nanos) {
+        long start = System.nanoTime();
+        do {
+            consume(call.call());
+        } while (System.nanoTime() - start < nanos);
     }
 
     /** Receives every result; read by nobody, but the JIT cannot know that. */

@@ -76,7 +76,6 @@ public final class Report {
         ConsoleTables.printBackends(out, statuses);
         String defaultChoice = defaultEngineChoice();
         out.println("  LossEngine.create() picks: " + defaultChoice);
-        out.println();
 
         List<Peer> peers = options.peers() ? loadPeers(out) : List.of();
         List<OpCases.OpCase> cases = OpCases.all(options.seed()).stream().filter(c -> options.selects(c.op())).toList();

@@ -91,6 +91,7 @@ final class Sweep {
             // Host data always goes to the GPU here (crossover 0): the sweep measures where the GPU starts to pay off.
             try (LossEngine engine = LossEngine.builder().backend(backend).fallbackToReference(false)
                     .cudaHostCrossoverElements(0).build()) {
+                warmUpKernels(points, timer, (w, r, c) -> BackendCalls.prepare(engine, w, r, c, seed));
                 for (Point p : points) {
                     progress.advance(1, p.workload().label() + " " + hostSeries + " " + p.shape());
                     rows.add(time(hostSeries, backend, HOST, p, timer,
@@ -106,6 +107,7 @@ final class Sweep {
             }
         }
         for (Peer peer : peers) {
+            warmUpKernels(points, timer, (w, r, c) -> peer.prepare(w, r, c, seed));
             for (Point p : points) {
                 progress.advance(1, p.workload().label() + " " + peer.name() + " " + p.shape());
                 rows.add(time(peer.name(), peer.name(), HOST, p, timer,
@@ -113,6 +115,33 @@ final class Sweep {
             }
         }
         return rows;
+    }
+
+    @FunctionalInterface
+    private interface CallFactory {
+        PreparedCall prepare(Workload workload, int rows, int cols);
+    }
+
+    /** Rows x columns of the small inputs the kernels are warmed up on: a few rows, no multiple of a vector length. */
+    private static final int WARMUP_ROWS = 4;
+    private static final int WARMUP_COLS = 4099;
+
+    /**
+     * Runs each workload of {@code points} on a small input, sharing the timer's kernel warm-up time, so that the
+     * first sizes are not measured while the JIT still interprets the kernels. Failures are left to the
+     * measurement, which records them.
+     */
+    private static void warmUpKernels(List<Point> points, QuickTimer timer, CallFactory factory) {
+        List<Workload> workloads = points.stream().map(Point::workload).distinct().toList();
+        for (Workload w : workloads) {
+            int rows = w.isRowWise() ? WARMUP_ROWS : 1;
+            int cols = w.isRowWise() ? WARMUP_COLS : WARMUP_ROWS * WARMUP_COLS;
+            try (PreparedCall call = factory.prepare(w, rows, cols)) {
+                if (call != null) QuickTimer.run(call, timer.kernelWarmupNanos() / workloads.size());
+            } catch (RuntimeException e) {
+                // the measurement of each size will fail the same way and say why
+            }
+        }
     }
 
     @FunctionalInterface
