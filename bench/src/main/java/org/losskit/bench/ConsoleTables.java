@@ -1,0 +1,62 @@
+package org.losskit.bench;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import org.losskit.LossEngine.BackendStatus;
+
+/** The report's tables on the console: fixed-width columns, one table per section. */
+final class ConsoleTables {
+    private ConsoleTables() {}
+
+    static void printBackends(PrintStream out, List<BackendStatus> statuses) {
+        out.println("backends");
+        for (BackendStatus s : statuses) {
+            out.printf("  %-10s %-13s %s%n", s.name(), s.available() ? "available" : "NOT AVAILABLE", s.detail());
+            if (!s.available() && !s.fix().isEmpty()) out.printf("  %-10s %-13s fix: %s%n", "", "", s.fix());
+        }
+    }
+
+    static void printCrossCheck(PrintStream out, List<CrossCheck.OpResult> checks) {
+        out.println("cross-check against the reference (random data; worst error as a fraction of the op's documented bound, 1 = at the bound)");
+        out.printf("  %-10s %-20s %-5s %6s %10s %10s  %-18s %s%n", "backend", "op", "", "cases", "loss", "gradient", "ran on", "worst case");
+        for (CrossCheck.OpResult c : checks) {
+            String verdict = c.oracle() ? "oracle" : c.pass() ? "pass" : "FAIL";
+            String worst = c.error() != null ? "error: " + c.error() : c.worstCase();
+            out.printf("  %-10s %-20s %-5s %6d %10s %10s  %-18s %s%n", c.backend(), c.op(), verdict, c.cases(),
+                    c.oracle() ? "-" : Report.fraction(c.worstLossFraction()),
+                    c.oracle() ? "-" : Report.fraction(c.worstGradientFraction()),
+                    String.join(",", c.ranOn()), worst);
+        }
+    }
+
+    static void printSweep(PrintStream out, List<Sweep.Row> rows, QuickTimer timer) {
+        out.println("throughput sweep (" + QuickTimer.DESCRIPTION + ")");
+        out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", "workload", "series", "shape", "per call", "elements/s", "vs CPU");
+        String baseline = rows.stream().anyMatch(r -> r.series().equals(Sweep.CPU) && r.hasFigure()) ? Sweep.CPU : CrossCheck.REFERENCE;
+        Map<String, Double> baselineSeconds = rows.stream()
+                .filter(r -> r.series().equals(baseline) && r.hasFigure())
+                .collect(Collectors.toMap(r -> r.workload() + "|" + r.shape(), Sweep.Row::medianSeconds, Math::min));
+        for (Sweep.Row r : rows) {
+            if (!r.hasFigure()) {
+                out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(), "-", "-", r.note());
+                continue;
+            }
+            String versus = Optional.ofNullable(baselineSeconds.get(r.workload() + "|" + r.shape()))
+                    .filter(s -> !r.series().equals(baseline))
+                    .map(s -> String.format("%.2fx %s%s", s / r.medianSeconds(), baseline,
+                            r.series().startsWith(Sweep.CUDA) && r.medianSeconds() < s ? "  <- GPU faster" : ""))
+                    .orElse("");
+            out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(),
+                    Report.duration(r.medianSeconds()), Report.rate(r.elementsPerSecond()), versus);
+        }
+    }
+
+    static void printCrossovers(PrintStream out, List<Sweep.Crossover> crossovers) {
+        out.println("CPU against GPU");
+        for (Sweep.Crossover c : crossovers) out.printf("  %-25s %s%n", c.workload(), c.note());
+    }
+}
