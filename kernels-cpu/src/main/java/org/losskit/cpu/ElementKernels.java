@@ -1,0 +1,392 @@
+package org.losskit.cpu;
+
+import static org.losskit.cpu.VectorShapes.FLOATS;
+import static org.losskit.cpu.VectorShapes.LANES;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import org.losskit.GaussianNllOptions;
+import org.losskit.KlDivOptions;
+import org.losskit.Matrix;
+import org.losskit.PointwiseLoss;
+
+/**
+ * Element-wise losses in one pass each: value and slope per element from input x, target t (and a variance or
+ * column weight where the loss has one), the optional per-element weight w multiplying both, the gradient
+ * {@code scale * w * slope} and the unreduced losses written in the same loop. Formulas are PyTorch's, as in
+ * {@link org.losskit.reference.ReferenceBackend}; d = x - t throughout.
+ *
+ * <p>Loops run over whole vectors only: the last partial vector of a block is copied into zero-padded scratch
+ * with weight 0 in the padding lanes (so they add nothing) and run through the same loop, so each formula is
+ * written once.
+ */
+final class ElementKernels {
+    private static final float LOG_TWO = (float) Math.log(2);
+    private static final float HALF_LOG_TWO_PI = (float) (0.5 * Math.log(2 * Math.PI));
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    enum Kind { MSE, L1, SMOOTH_L1, HUBER, LOG_COSH, QUANTILE, HINGE, SQUARED_HINGE, POISSON_LOG_INPUT, POISSON,
+        BCE_WITH_LOGITS, SIGMOID_FOCAL, KL_DIV, KL_DIV_LOG_TARGET, GAUSSIAN_NLL, PENALTY }
+
+    /**
+     * One formula and its parameters: {@code a}, {@code b} are beta, delta, tau, eps, alpha, gamma or the L1 share
+     * as the kind needs; {@code flag} is Poisson's or Gaussian NLL's {@code full}; {@code columnWeights} is BCE's pos_weight.
+     */
+    record Kernel(Kind kind, float a, float b, boolean flag, Matrix columnWeights) {}
+
+    private ElementKernels() {}
+
+    static Kernel of(PointwiseLoss loss) {
+        return switch (loss) {
+            case PointwiseLoss.Mse m -> new Kernel(Kind.MSE, 0, 0, false, null);
+            case PointwiseLoss.L1 m -> new Kernel(Kind.L1, 0, 0, false, null);
+            case PointwiseLoss.SmoothL1 m -> new Kernel(m.beta() == 0 ? Kind.L1 : Kind.SMOOTH_L1, (float) m.beta(), 0, false, null);
+            case PointwiseLoss.Huber h -> new Kernel(Kind.HUBER, (float) h.delta(), 0, false, null);
+            case PointwiseLoss.LogCosh l -> new Kernel(Kind.LOG_COSH, 0, 0, false, null);
+            case PointwiseLoss.Quantile q -> new Kernel(Kind.QUANTILE, (float) q.tau(), 0, false, null);
+            case PointwiseLoss.Hinge h -> new Kernel(Kind.HINGE, 0, 0, false, null);
+            case PointwiseLoss.SquaredHinge h -> new Kernel(Kind.SQUARED_HINGE, 0, 0, false, null);
+            case PointwiseLoss.PoissonNll p -> new Kernel(p.logInput() ? Kind.POISSON_LOG_INPUT : Kind.POISSON, (float) p.eps(), 0, p.full(), null);
+            case PointwiseLoss.BceWithLogits b -> new Kernel(Kind.BCE_WITH_LOGITS, 0, 0, false, b.posWeight());
+            case PointwiseLoss.SigmoidFocal f -> new Kernel(Kind.SIGMOID_FOCAL, (float) f.alpha(), (float) f.gamma(), false, null);
+        };
+    }
+
+    static Kernel klDiv(KlDivOptions o) {
+        return new Kernel(o.logTarget() ? Kind.KL_DIV_LOG_TARGET : Kind.KL_DIV, 0, 0, false, null);
+    }
+
+    static Kernel gaussianNll(GaussianNllOptions o) {
+        return new Kernel(Kind.GAUSSIAN_NLL, (float) o.eps(), 0, o.full(), null);
+    }
+
+    /** strength (share |w| + (1 - share) w^2 / 2); the strength is applied by the caller (as the scale). */
+    static Kernel penalty(double l1Share) {
+        return new Kernel(Kind.PENALTY, (float) l1Share, 0, false, null);
+    }
+
+    /**
+     * Flat elements [from, to) of {@code input}: writes the gradient (scale * w * slope) and losses (w * value) when
+     * asked; returns the sum of w * value.
+     */
+    static double range(Kernel kernel, Matrix input, Matrix target, Matrix weight, Matrix extra, Matrix grad, Matrix losses,
+                        long from, long to, float scale, Scratch s) {
+        int cols = input.cols();
+        float[] columnWeights = s.weights(kernel.columnWeights());
+        double total = 0;
+        for (long i = from; i < to; ) {
+            int r = (int) (i / cols);
+            int c = (int) (i % cols);
+            int n = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+            int xo = Blocks.read(input, r, c, n, s.input);
+            int to_ = target == null ? 0 : Blocks.read(target, r, c, n, s.target);
+            int wo = weight == null ? 0 : Blocks.read(weight, r, c, n, s.weight);
+            int vo = extra == null ? 0 : Blocks.read(extra, r, c, n, s.extra);
+            Block b = s.block;
+            b.x = Blocks.array(input, s.input);
+            b.xo = xo;
+            b.t = target == null ? null : Blocks.array(target, s.target);
+            b.to = to_;
+            b.w = weight == null ? null : Blocks.array(weight, s.weight);
+            b.wo = wo;
+            b.v = extra == null ? null : Blocks.array(extra, s.extra);
+            b.vo = vo;
+            b.cw = columnWeights;
+            b.cwo = c;
+            b.g = grad == null ? null : Blocks.array(grad, s.gradient);
+            b.go = grad == null ? 0 : Blocks.writeTarget(grad, r, c);
+            b.l = losses == null ? null : s.losses;
+            b.lo = 0;
+            total += block(kernel, b, n, scale, s);
+            if (grad != null) Blocks.write(grad, r, c, n, s.gradient);
+            if (losses != null) writeFlat(losses, i, n, s.losses);
+            i += n;
+        }
+        return total;
+    }
+
+    /** Arrays and offsets of one block; a mutable holder in the scratch so that a block costs no allocation. */
+    static final class Block {
+        float[] x, t, w, v, cw, g, l;
+        int xo, to, wo, vo, cwo, go, lo;
+    }
+
+    /** Whole vectors of the block, then its last partial vector through zero-padded scratch. */
+    private static double block(Kernel k, Block b, int n, float scale, Scratch s) {
+        int whole = FLOATS.loopBound(n);
+        double total = whole == 0 ? 0 : vectors(k, b, 0, whole, scale);
+        int rest = n - whole;
+        if (rest > 0) {
+            Block tail = s.tailBlock;
+            float[][] pad = s.tail;
+            tail.x = padded(b.x, b.xo + whole, rest, 0f, pad[0]);
+            tail.t = b.t == null ? null : padded(b.t, b.to + whole, rest, 0f, pad[1]);
+            tail.w = b.w == null ? ones(rest, pad[2]) : padded(b.w, b.wo + whole, rest, 0f, pad[2]);
+            tail.v = b.v == null ? null : padded(b.v, b.vo + whole, rest, 1f, pad[3]);
+            tail.cw = b.cw == null ? null : padded(b.cw, b.cwo + whole, rest, 1f, pad[4]);
+            tail.g = b.g == null ? null : pad[5];
+            tail.l = b.l == null ? null : pad[6];
+            tail.xo = tail.to = tail.wo = tail.vo = tail.cwo = tail.go = tail.lo = 0;
+            total += vectors(k, tail, 0, LANES, scale);
+            if (b.g != null) System.arraycopy(pad[5], 0, b.g, b.go + whole, rest);
+            if (b.l != null) System.arraycopy(pad[6], 0, b.l, b.lo + whole, rest);
+        }
+        return total;
+    }
+
+    private static float[] padded(float[] source, int from, int count, float fill, float[] into) {
+        System.arraycopy(source, from, into, 0, count);
+        java.util.Arrays.fill(into, count, into.length, fill);
+        return into;
+    }
+
+    private static float[] ones(int count, float[] into) {
+        java.util.Arrays.fill(into, 0, count, 1f);
+        java.util.Arrays.fill(into, count, into.length, 0f);
+        return into;
+    }
+
+    /** Elements [from, to) of the block, to - from a multiple of the lanes. */
+    private static double vectors(Kernel k, Block b, int from, int to, float scale) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        float a = k.a();
+        float bParam = k.b();
+        switch (k.kind()) {
+            case MSE -> {
+                for (int i = from; i < to; i += LANES) {
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    acc = emit(d.mul(d), d.add(d), b, i, scale, acc); // d^2, slope 2d
+                }
+            }
+            case L1 -> {
+                for (int i = from; i < to; i += LANES) {
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    acc = emit(d.abs(), sign(d), b, i, scale, acc); // |d|, slope sign d (0 at 0)
+                }
+            }
+            case SMOOTH_L1 -> {
+                float inverseBeta = 1f / a;
+                for (int i = from; i < to; i += LANES) {
+                    // |d| < beta: 0.5 d^2 / beta (slope d / beta); else |d| - 0.5 beta (slope sign d)
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    FloatVector abs = d.abs();
+                    VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+                    FloatVector value = abs.sub(0.5f * a).blend(d.mul(d).mul(0.5f * inverseBeta), inner);
+                    FloatVector slope = sign(d).blend(d.mul(inverseBeta), inner);
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case HUBER -> {
+                for (int i = from; i < to; i += LANES) {
+                    // |d| < delta: 0.5 d^2 (slope d); else delta (|d| - 0.5 delta) (slope delta sign d)
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    FloatVector abs = d.abs();
+                    VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+                    FloatVector value = abs.sub(0.5f * a).mul(a).blend(d.mul(d).mul(0.5f), inner);
+                    FloatVector slope = sign(d).mul(a).blend(d, inner);
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case LOG_COSH -> {
+                for (int i = from; i < to; i += LANES) {
+                    // log cosh d = |d| + log1p(exp(-2|d|)) - log 2; slope tanh d
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    FloatVector abs = d.abs();
+                    FloatVector value = abs.add(FastExp.expNonPositive(abs.mul(-2f)).lanewise(VectorOperators.LOG1P)).sub(LOG_TWO);
+                    acc = emit(value, d.lanewise(VectorOperators.TANH), b, i, scale, acc);
+                }
+            }
+            case QUANTILE -> {
+                for (int i = from; i < to; i += LANES) {
+                    // u = t - x; loss = max(tau u, (tau - 1) u); slope -tau (u > 0), 1 - tau (u < 0), 1/2 - tau (u = 0)
+                    FloatVector u = t(b, i).sub(x(b, i));
+                    FloatVector value = u.mul(a).max(u.mul(a - 1f));
+                    FloatVector slope = FloatVector.broadcast(FLOATS, 0.5f - a)
+                            .blend(-a, u.compare(VectorOperators.GT, 0f))
+                            .blend(1f - a, u.compare(VectorOperators.LT, 0f));
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case HINGE -> {
+                for (int i = from; i < to; i += LANES) {
+                    // v = 1 - t x; loss max(0, v); slope -t where v > 0
+                    FloatVector t = t(b, i);
+                    FloatVector v = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f));
+                    FloatVector slope = t.neg().blend(0f, v.compare(VectorOperators.GT, 0f).not());
+                    acc = emit(v.max(0f), slope, b, i, scale, acc);
+                }
+            }
+            case SQUARED_HINGE -> {
+                for (int i = from; i < to; i += LANES) {
+                    // m = max(0, 1 - t x); loss m^2; slope -2 t m
+                    FloatVector t = t(b, i);
+                    FloatVector m = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
+                    acc = emit(m.mul(m), t.mul(m).mul(-2f), b, i, scale, acc);
+                }
+            }
+            case POISSON_LOG_INPUT, POISSON -> {
+                boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
+                for (int i = from; i < to; i += LANES) {
+                    FloatVector x = x(b, i);
+                    FloatVector t = t(b, i);
+                    FloatVector value;
+                    FloatVector slope;
+                    if (logInput) {
+                        // exp(x) - t x; slope exp(x) - t
+                        FloatVector ex = x.lanewise(VectorOperators.EXP);
+                        value = ex.sub(t.mul(x));
+                        slope = ex.sub(t);
+                    } else {
+                        // x - t log(x + eps); slope 1 - t / (x + eps)
+                        FloatVector shifted = x.add(a);
+                        value = x.sub(t.mul(shifted.lanewise(VectorOperators.LOG)));
+                        slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(shifted));
+                    }
+                    if (k.flag()) {
+                        // Stirling: t log t - t + 0.5 log(2 pi t) where t > 1
+                        FloatVector logT = t.lanewise(VectorOperators.LOG);
+                        FloatVector stirling = t.mul(logT).sub(t).add(logT.mul(0.5f)).add(HALF_LOG_TWO_PI);
+                        value = value.add(stirling.blend(0f, t.compare(VectorOperators.GT, 1f).not()));
+                    }
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case BCE_WITH_LOGITS -> {
+                for (int i = from; i < to; i += LANES) {
+                    // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t
+                    FloatVector x = x(b, i);
+                    FloatVector t = t(b, i);
+                    FloatVector pw = b.cw == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, b.cw, b.cwo + i);
+                    FloatVector e = FastExp.expNonPositive(x.abs().neg());
+                    FloatVector kk = pw.sub(1f).fma(t, FloatVector.broadcast(FLOATS, 1f));
+                    FloatVector value = FloatVector.broadcast(FLOATS, 1f).sub(t).mul(x).add(kk.mul(softplusOfNegative(x, e)));
+                    FloatVector slope = sigmoid(x, e).mul(kk).sub(pw.mul(t));
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case SIGMOID_FOCAL -> {
+                float gamma = bParam;
+                for (int i = from; i < to; i += LANES) {
+                    // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
+                    FloatVector x = x(b, i);
+                    FloatVector t = t(b, i);
+                    FloatVector e = FastExp.expNonPositive(x.abs().neg());
+                    FloatVector p = sigmoid(x, e);
+                    FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+                    FloatVector ce = one.sub(t).mul(x).add(softplusOfNegative(x, e));
+                    FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
+                    FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
+                    // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
+                    FloatVector modulatorSlope = gamma == 0 ? FloatVector.zero(FLOATS)
+                            : oneMinusPt.lanewise(VectorOperators.POW, gamma - 1).mul(-gamma)
+                                    .mul(t.mul(2f).sub(1f)).mul(p).mul(one.sub(p));
+                    FloatVector alphaT = a >= 0 ? t.mul(a).add(one.sub(t).mul(1f - a)) : one;
+                    FloatVector value = alphaT.mul(ce).mul(modulator);
+                    FloatVector slope = alphaT.mul(p.sub(t).mul(modulator).add(ce.mul(modulatorSlope)));
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+            case KL_DIV -> {
+                for (int i = from; i < to; i += LANES) {
+                    // t (log t - x), 0 where t = 0 (xlogy); slope -t
+                    FloatVector x = x(b, i);
+                    FloatVector t = t(b, i);
+                    FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
+                            .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
+                    acc = emit(value, t.neg(), b, i, scale, acc);
+                }
+            }
+            case KL_DIV_LOG_TARGET -> {
+                for (int i = from; i < to; i += LANES) {
+                    // exp(t) (t - x); slope -exp(t)
+                    FloatVector t = t(b, i);
+                    FloatVector et = t.lanewise(VectorOperators.EXP);
+                    acc = emit(et.mul(t.sub(x(b, i))), et.neg(), b, i, scale, acc);
+                }
+            }
+            case GAUSSIAN_NLL -> {
+                float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
+                for (int i = from; i < to; i += LANES) {
+                    // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
+                    FloatVector d = x(b, i).sub(t(b, i));
+                    FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
+                    FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
+                    acc = emit(value, d.div(v), b, i, scale, acc);
+                }
+            }
+            case PENALTY -> {
+                // share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w
+                for (int i = from; i < to; i += LANES) {
+                    FloatVector w = x(b, i);
+                    FloatVector value = FloatVector.zero(FLOATS);
+                    FloatVector slope = FloatVector.zero(FLOATS);
+                    if (a > 0) {
+                        value = w.abs().mul(a);
+                        slope = sign(w).mul(a);
+                    }
+                    if (a < 1) {
+                        value = w.mul(w).mul(0.5f * (1 - a)).add(value);
+                        slope = w.mul(1 - a).add(slope);
+                    }
+                    acc = emit(value, slope, b, i, scale, acc);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector x(Block b, int i) {
+        return FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+    }
+
+    private static FloatVector t(Block b, int i) {
+        return FloatVector.fromArray(FLOATS, b.t, b.to + i);
+    }
+
+    /** Weighs value and slope, writes gradient and losses, and adds the weighted value to the accumulator. */
+    private static FloatVector emit(FloatVector value, FloatVector slope, Block b, int i, float scale, FloatVector acc) {
+        if (b.w != null) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.w, b.wo + i);
+            value = value.mul(w);
+            slope = slope.mul(w);
+        }
+        if (b.g != null) slope.mul(scale).intoArray(b.g, b.go + i);
+        if (b.l != null) value.intoArray(b.l, b.lo + i);
+        return acc.add(value);
+    }
+
+    /** sign(d): -1, 0 or 1, NaN for NaN. */
+    static FloatVector sign(FloatVector d) {
+        return d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f));
+    }
+
+    /** softplus(-x) = log1p(exp(-|x|)) + max(-x, 0), given e = exp(-|x|). */
+    static FloatVector softplusOfNegative(FloatVector x, FloatVector e) {
+        return e.lanewise(VectorOperators.LOG1P).add(x.neg().max(0f));
+    }
+
+    /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|); no overflow either side. */
+    static FloatVector sigmoid(FloatVector x, FloatVector e) {
+        FloatVector inverse = FloatVector.broadcast(FLOATS, 1f).div(e.add(1f)); // 1 / (1 + e)
+        return inverse.blend(e.mul(inverse), x.compare(VectorOperators.LT, 0f));
+    }
+
+    /** Writes {@code source[0, n)} to flat indices [flat, flat + n) of {@code m}. */
+    private static void writeFlat(Matrix m, long flat, int n, float[] source) {
+        if (m.isContiguous()) {
+            long at = m.offset() + flat;
+            if (m.floatArray() != null) {
+                System.arraycopy(source, 0, m.floatArray(), (int) at, n);
+            } else {
+                MemorySegment.copy(source, 0, m.segment(), F32, at * 4, n);
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++) m.setFloat(flat + i, source[i]);
+    }
+}

@@ -1,0 +1,402 @@
+package org.losskit.cpu;
+
+import static org.losskit.cpu.VectorShapes.FLOATS;
+import static org.losskit.cpu.VectorShapes.LANES;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import org.losskit.Matrix;
+
+/**
+ * The vector loops every softmax loss is built from, over one row of logits read in {@link Blocks} of 2048.
+ *
+ * <p>Statistics pass (one read of the row from memory): for each block, its max b, then
+ * {@code m' = max(m, b)}, the running sum rescaled {@code S <- S exp(m - m')} once per block, and
+ * {@code S += sum exp(z - m')} over the block while it is still in L1. The row's {@code lse = m + log S}. Every
+ * exponent is {@code <= 0}, so {@link FastExp#expNonPositive} applies and nothing overflows.
+ *
+ * <p>Loops below {@link #SCALAR_BELOW} elements run as plain scalar code: a vector set-up does not pay for itself
+ * there. Each vector loop keeps two independent accumulators and finishes with a scalar tail that uses the same
+ * scalar exp, so a result does not depend on where an element sits relative to the lanes more than by rounding.
+ */
+final class SoftmaxRows {
+    /** Blocks shorter than this run scalar: two vectors of set-up and reduction cost more than they save. */
+    static final int SCALAR_BELOW = 2 * LANES;
+
+    private SoftmaxRows() {}
+
+    // ------------------------------------------------------------------ softcap
+
+    /** z = c tanh(x / c) of a block, into {@code out[0, n)}. */
+    static void softcap(float[] x, int xo, int n, float c, float[] out) {
+        float inverse = 1f / c;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector.fromArray(FLOATS, x, xo + i).mul(inverse).lanewise(VectorOperators.TANH).mul(c).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = (float) (c * Math.tanh(x[xo + i] * inverse));
+    }
+
+    /** The block of logits as the softmax sees them: the storage itself, or softcapped into {@code s.capped}. */
+    private static float[] logitsBlock(Matrix logits, int r, int c0, int n, float softcap, Scratch s, int[] offset) {
+        int off = Blocks.read(logits, r, c0, n, s.input);
+        float[] a = Blocks.array(logits, s.input);
+        if (softcap > 0) {
+            softcap(a, off, n, softcap, s.capped);
+            offset[0] = 0;
+            return s.capped;
+        }
+        offset[0] = off;
+        return a;
+    }
+
+    // ------------------------------------------------------------------ statistics pass
+
+    /**
+     * Fills {@code s.rowMax} = m = max_c z_c and {@code s.rowSumExp} = S = sum_c exp(z_c - m) for row r, with
+     * z = softcap(x) when {@code softcap > 0}. NaN anywhere makes both NaN; a row of only -inf gives m = -inf,
+     * S = 0 (so lse = -inf); +inf gives S = NaN, as exp(inf - inf) does in the reference.
+     */
+    static void statistics(Matrix logits, int r, float softcap, Scratch s) {
+        int cols = logits.cols();
+        float m = Float.NEGATIVE_INFINITY;
+        double sum = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int[] off = s.offset;
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, off);
+            float blockMax = max(z, off[0], n);
+            float newMax = Math.max(m, blockMax);
+            if (Float.isNaN(newMax)) {
+                m = Float.NaN;
+                sum = Double.NaN;
+                break;
+            }
+            if (newMax == Float.NEGATIVE_INFINITY) continue; // only -inf so far: S stays 0
+            if (newMax > m) sum *= Math.exp((double) m - newMax); // m = -inf: S was 0 and stays 0
+            m = newMax;
+            sum += sumExp(z, off[0], n, m);
+        }
+        s.rowMax = m;
+        s.rowSumExp = sum;
+    }
+
+    /** max of a block; NaN if any element is NaN (Math.max semantics, lane by lane). */
+    static float max(float[] a, int off, int n) {
+        int i = 0;
+        float result = Float.NEGATIVE_INFINITY;
+        if (n >= SCALAR_BELOW) {
+            FloatVector m0 = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+            FloatVector m1 = m0;
+            for (int bound = n - 2 * LANES + 1; i < bound; i += 2 * LANES) {
+                m0 = m0.max(FloatVector.fromArray(FLOATS, a, off + i));
+                m1 = m1.max(FloatVector.fromArray(FLOATS, a, off + i + LANES));
+            }
+            result = m0.max(m1).reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) result = Math.max(result, a[off + i]);
+        return result;
+    }
+
+    /** sum exp(a_i - m) over a block, m >= every a_i (or NaN). */
+    static double sumExp(float[] a, int off, int n, float m) {
+        int i = 0;
+        float result = 0;
+        if (n >= SCALAR_BELOW) {
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            for (int bound = n - 2 * LANES + 1; i < bound; i += 2 * LANES) {
+                s0 = s0.add(FastExp.expNonPositive(FloatVector.fromArray(FLOATS, a, off + i).sub(m)));
+                s1 = s1.add(FastExp.expNonPositive(FloatVector.fromArray(FLOATS, a, off + i + LANES).sub(m)));
+            }
+            result = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) result += FastExp.expNonPositive(a[off + i] - m);
+        return result;
+    }
+
+    // ------------------------------------------------------------------ passes for losses and diagnostics
+
+    /**
+     * sum_c w_c (m - z_c) over row r (w = 1 when {@code weights} is null): with S, the smoothing term
+     * sum_c w_c (lse - z_c) = W log S + this. Every term is >= 0, so the float sum does not cancel.
+     */
+    static double weightedGapToMax(Matrix logits, int r, float softcap, float[] weights, float m, Scratch s) {
+        int cols = logits.cols();
+        double total = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            int off = s.offset[0];
+            float blockSum = 0;
+            int i = 0;
+            if (n >= SCALAR_BELOW) {
+                FloatVector acc = FloatVector.zero(FLOATS);
+                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+                    FloatVector gap = FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, off + i));
+                    acc = weights == null ? acc.add(gap) : gap.fma(FloatVector.fromArray(FLOATS, weights, c0 + i), acc);
+                }
+                blockSum = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; i < n; i++) blockSum += (weights == null ? 1f : weights[c0 + i]) * (m - z[off + i]);
+            total += blockSum;
+        }
+        return total;
+    }
+
+    /**
+     * Entropy of row r's softmax: H = -sum p log p = log S + (1/S) sum_c e_c (m - z_c) with e_c = exp(z_c - m),
+     * terms with e_c = 0 counting 0 (0 log 0 = 0). Every term is >= 0.
+     */
+    static double entropy(Matrix logits, int r, float softcap, float m, double sumExp, Scratch s) {
+        int cols = logits.cols();
+        double total = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            int off = s.offset[0];
+            float blockSum = 0;
+            int i = 0;
+            if (n >= SCALAR_BELOW) {
+                FloatVector acc = FloatVector.zero(FLOATS);
+                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+                    FloatVector gap = FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, off + i));
+                    FloatVector e = FastExp.expNonPositive(gap.neg());
+                    acc = acc.add(e.mul(gap).blend(0f, e.compare(VectorOperators.EQ, 0f)));
+                }
+                blockSum = acc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; i < n; i++) {
+                float gap = m - z[off + i];
+                float e = FastExp.expNonPositive(-gap);
+                if (e != 0) blockSum += e * gap;
+            }
+            total += blockSum;
+        }
+        return Math.log(sumExp) + total / sumExp;
+    }
+
+    /** Largest raw logit of row r (before softcap); NaN if any is NaN. */
+    static float rawMax(Matrix logits, int r, Scratch s) {
+        int cols = logits.cols();
+        float m = Float.NEGATIVE_INFINITY;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int off = Blocks.read(logits, r, c0, n, s.input);
+            m = Math.max(m, max(Blocks.array(logits, s.input), off, n));
+        }
+        return m;
+    }
+
+    /** Column of the first element of row r equal to {@code rawMax} (the first NaN when it is NaN); -1 for no columns. */
+    static int argmax(Matrix logits, int r, float rawMax, Scratch s) {
+        int cols = logits.cols();
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int off = Blocks.read(logits, r, c0, n, s.input);
+            int found = firstIndexOf(Blocks.array(logits, s.input), off, n, rawMax);
+            if (found >= 0) return c0 + found;
+        }
+        return cols == 0 ? -1 : 0;
+    }
+
+    /** First i in [0, n) with a[off + i] == value (or is NaN when value is NaN); -1 if none. */
+    static int firstIndexOf(float[] a, int off, int n, float value) {
+        boolean nan = Float.isNaN(value);
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
+            VectorMask<Float> hit = nan ? v.test(VectorOperators.IS_NAN) : v.compare(VectorOperators.EQ, value);
+            if (hit.anyTrue()) return i + hit.firstTrue();
+        }
+        for (; i < n; i++) {
+            float v = a[off + i];
+            if (nan ? Float.isNaN(v) : v == value) return i;
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ gradient pass
+
+    /**
+     * Writes {@code g_c = slope_c (e_c coefP - coefW w_c)} for columns [from, to) of row r into the gradient, where
+     * e_c = exp(z_c - m) and slope_c = 1 - (z_c / c)^2 under softcap c (else 1), w_c = 1 when {@code weights} is
+     * null; {@code skip} (a column, or -1) is left for the caller, who writes it from the returned
+     * {@code sum_{c != skip} e_c}. The logits of a block are read before its gradient is written, so the gradient
+     * may be the logits themselves.
+     */
+    static double gradient(Matrix logits, Matrix grad, int r, float softcap, float m, float coefP, float coefW,
+                           float[] weights, int skip, Scratch s) {
+        int cols = logits.cols();
+        double others = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            int zo = s.offset[0];
+            float[] g = Blocks.array(grad, s.gradient);
+            int go = Blocks.writeTarget(grad, r, c0);
+            int local = skip - c0;
+            if (local >= 0 && local < n) {
+                // The skipped column splits the block: its own value stays for the caller.
+                others += gradientRange(z, zo, g, go, 0, local, c0, softcap, m, coefP, coefW, weights);
+                others += gradientRange(z, zo, g, go, local + 1, n, c0, softcap, m, coefP, coefW, weights);
+            } else {
+                others += gradientRange(z, zo, g, go, 0, n, c0, softcap, m, coefP, coefW, weights);
+            }
+            Blocks.write(grad, r, c0, n, s.gradient);
+        }
+        return others;
+    }
+
+    private static float gradientRange(float[] z, int zo, float[] g, int go, int from, int to, int col0, float softcap,
+                                       float m, float coefP, float coefW, float[] weights) {
+        int i = from;
+        float sum = 0;
+        if (to - from >= SCALAR_BELOW) {
+            FloatVector acc = FloatVector.zero(FLOATS);
+            int bound = from + FLOATS.loopBound(to - from);
+            if (softcap == 0 && (coefW == 0 || weights == null)) {
+                // The common case: g = e coefP - coefW.
+                FloatVector shift = FloatVector.broadcast(FLOATS, m);
+                for (; i < bound; i += LANES) {
+                    FloatVector e = FastExp.expNonPositive(FloatVector.fromArray(FLOATS, z, zo + i).sub(shift));
+                    acc = acc.add(e);
+                    e.mul(coefP).sub(coefW).intoArray(g, go + i);
+                }
+            } else {
+                float inverseCap = softcap > 0 ? 1f / softcap : 0f;
+                for (; i < bound; i += LANES) {
+                    FloatVector zv = FloatVector.fromArray(FLOATS, z, zo + i);
+                    FloatVector e = FastExp.expNonPositive(zv.sub(m));
+                    acc = acc.add(e);
+                    FloatVector w = weights == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, weights, col0 + i);
+                    FloatVector value = e.mul(coefP).sub(w.mul(coefW));
+                    if (softcap > 0) {
+                        FloatVector t = zv.mul(inverseCap);
+                        value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f))); // 1 - t^2
+                    }
+                    value.intoArray(g, go + i);
+                }
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < to; i++) {
+            float zc = z[zo + i];
+            float e = FastExp.expNonPositive(zc - m);
+            sum += e;
+            float value = e * coefP - coefW * (weights == null ? 1f : weights[col0 + i]);
+            if (softcap > 0) {
+                float t = zc / softcap;
+                value *= 1 - t * t;
+            }
+            g[go + i] = value;
+        }
+        return sum;
+    }
+
+    /** Softcapped value of one raw logit, the scalar twin of {@link #softcap}. */
+    static float cap(float x, float softcap) {
+        return softcap > 0 ? (float) (softcap * Math.tanh(x / softcap)) : x;
+    }
+
+    /** d softcap(x)/dx = 1 - (z / c)^2 at z = softcap(x); 1 without softcap. */
+    static double capSlope(float z, float softcap) {
+        if (softcap <= 0) return 1;
+        double t = z / (double) softcap;
+        return 1 - t * t;
+    }
+
+    // ------------------------------------------------------------------ probability targets
+
+    /**
+     * For probability targets q with smoothing e: q'_c = (1 - e) q_c + e / C. Fills {@code s.massAndGap} with
+     * M = sum_c w_c q'_c and T = sum_c w_c q'_c (m - z_c), terms with w_c q'_c = 0 counting 0 even where z_c = -inf;
+     * the row loss is then M log S + T (= sum_c w_c q'_c (lse - z_c)).
+     */
+    static void probabilityTerms(Matrix logits, Matrix targets, int r, float softcap, float[] weights, float m,
+                                 float smoothing, Scratch s) {
+        int cols = logits.cols();
+        float keep = 1 - smoothing;
+        float uniform = smoothing / cols;
+        double mass = 0;
+        double gap = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            int zo = s.offset[0];
+            int qo = Blocks.read(targets, r, c0, n, s.target);
+            float[] q = Blocks.array(targets, s.target);
+            float blockMass = 0;
+            float blockGap = 0;
+            int i = 0;
+            if (n >= SCALAR_BELOW) {
+                FloatVector massAcc = FloatVector.zero(FLOATS);
+                FloatVector gapAcc = FloatVector.zero(FLOATS);
+                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+                    FloatVector wq = FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform);
+                    if (weights != null) wq = wq.mul(FloatVector.fromArray(FLOATS, weights, c0 + i));
+                    FloatVector term = wq.mul(FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, zo + i)));
+                    massAcc = massAcc.add(wq);
+                    gapAcc = gapAcc.add(term.blend(0f, wq.compare(VectorOperators.EQ, 0f)));
+                }
+                blockMass = massAcc.reduceLanes(VectorOperators.ADD);
+                blockGap = gapAcc.reduceLanes(VectorOperators.ADD);
+            }
+            for (; i < n; i++) {
+                float wq = Math.fma(q[qo + i], keep, uniform) * (weights == null ? 1f : weights[c0 + i]);
+                blockMass += wq;
+                if (wq != 0) blockGap += wq * (m - z[zo + i]);
+            }
+            mass += blockMass;
+            gap += blockGap;
+        }
+        s.probabilityMass = mass;
+        s.probabilityGap = gap;
+    }
+
+    /**
+     * Gradient for probability targets: g_j = slope_j (e_j coefP - coefQ w_j q'_j), with e_j = exp(z_j - m),
+     * coefP = scale (M + 2 lambda lse) / S and coefQ = scale.
+     */
+    static void probabilityGradient(Matrix logits, Matrix targets, Matrix grad, int r, float softcap, float[] weights,
+                                    float m, float smoothing, float coefP, float coefQ, Scratch s) {
+        int cols = logits.cols();
+        float keep = 1 - smoothing;
+        float uniform = smoothing / cols;
+        float inverseCap = softcap > 0 ? 1f / softcap : 0f;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            int zo = s.offset[0];
+            int qo = Blocks.read(targets, r, c0, n, s.target);
+            float[] q = Blocks.array(targets, s.target);
+            float[] g = Blocks.array(grad, s.gradient);
+            int go = Blocks.writeTarget(grad, r, c0);
+            int i = 0;
+            for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+                FloatVector zv = FloatVector.fromArray(FLOATS, z, zo + i);
+                FloatVector wq = FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform);
+                if (weights != null) wq = wq.mul(FloatVector.fromArray(FLOATS, weights, c0 + i));
+                FloatVector value = FastExp.expNonPositive(zv.sub(m)).mul(coefP).sub(wq.mul(coefQ));
+                if (softcap > 0) {
+                    FloatVector t = zv.mul(inverseCap);
+                    value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f)));
+                }
+                value.intoArray(g, go + i);
+            }
+            for (; i < n; i++) {
+                float zc = z[zo + i];
+                float wq = Math.fma(q[qo + i], keep, uniform) * (weights == null ? 1f : weights[c0 + i]);
+                float value = FastExp.expNonPositive(zc - m) * coefP - wq * coefQ;
+                if (softcap > 0) {
+                    float t = zc * inverseCap;
+                    value *= 1 - t * t;
+                }
+                g[go + i] = value;
+            }
+            Blocks.write(grad, r, c0, n, s.gradient);
+        }
+    }
+}
