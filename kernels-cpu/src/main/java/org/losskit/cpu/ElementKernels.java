@@ -258,13 +258,17 @@ final class ElementKernels {
             }
             case BCE_WITH_LOGITS -> {
                 for (int i = from; i < to; i += LANES) {
-                    // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t
+                    // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
+                    // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
+                    // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
                     FloatVector x = x(b, i);
                     FloatVector t = t(b, i);
                     FloatVector pw = b.cw == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, b.cw, b.cwo + i);
                     FloatVector e = FastExp.expNonPositive(x.abs().neg());
                     FloatVector kk = pw.sub(1f).fma(t, FloatVector.broadcast(FLOATS, 1f));
-                    FloatVector value = FloatVector.broadcast(FLOATS, 1f).sub(t).mul(x).add(kk.mul(softplusOfNegative(x, e)));
+                    FloatVector linear = FloatVector.broadcast(FLOATS, 1f).sub(t).mul(x)
+                            .blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
+                    FloatVector value = kk.mul(e.lanewise(VectorOperators.LOG1P)).add(linear);
                     FloatVector slope = sigmoid(x, e).mul(kk).sub(pw.mul(t));
                     acc = emit(value, slope, b, i, scale, acc);
                 }
@@ -278,7 +282,9 @@ final class ElementKernels {
                     FloatVector e = FastExp.expNonPositive(x.abs().neg());
                     FloatVector p = sigmoid(x, e);
                     FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-                    FloatVector ce = one.sub(t).mul(x).add(softplusOfNegative(x, e));
+                    // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
+                    FloatVector ce = e.lanewise(VectorOperators.LOG1P)
+                            .add(one.sub(t).mul(x).blend(t.mul(x).neg(), x.compare(VectorOperators.LT, 0f)));
                     FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
                     FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
                     // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
@@ -363,11 +369,6 @@ final class ElementKernels {
     /** sign(d): -1, 0 or 1, NaN for NaN. */
     static FloatVector sign(FloatVector d) {
         return d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f));
-    }
-
-    /** softplus(-x) = log1p(exp(-|x|)) + max(-x, 0), given e = exp(-|x|). */
-    static FloatVector softplusOfNegative(FloatVector x, FloatVector e) {
-        return e.lanewise(VectorOperators.LOG1P).add(x.neg().max(0f));
     }
 
     /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|); no overflow either side. */

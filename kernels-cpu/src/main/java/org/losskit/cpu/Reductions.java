@@ -39,7 +39,7 @@ final class Reductions {
                     float m = Float.NEGATIVE_INFINITY;
                     double sumExp = 0;
                     for (int r = 0; r < x.rows(); r++) {
-                        SoftmaxRows.statistics(x, r, 0f, s);
+                        SoftmaxRows.statistics(x, r, 0f, -1, s);
                         float newMax = Math.max(m, s.rowMax);
                         if (Float.isNaN(newMax)) {
                             m = Float.NaN;
@@ -72,7 +72,7 @@ final class Reductions {
             case MIN -> cols == 0 ? Double.POSITIVE_INFINITY : rowMin(x, r, s);
             case LOGSUMEXP -> {
                 // lse = m + log sum exp(x - m); all -inf (or empty) gives -inf, +inf gives +inf, NaN gives NaN
-                SoftmaxRows.statistics(x, r, 0f, s);
+                SoftmaxRows.statistics(x, r, 0f, -1, s);
                 float m = s.rowMax;
                 yield Float.isNaN(m) || Float.isInfinite(m) ? m : m + Math.log(s.rowSumExp);
             }

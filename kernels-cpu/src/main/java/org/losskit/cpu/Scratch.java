@@ -28,6 +28,7 @@ final class Scratch {
     /** Results of {@link SoftmaxRows#statistics}: the row's max logit m and sum_c exp(z_c - m). */
     float rowMax;
     double rowSumExp;
+    float rowTargetLogit;
     /** Results of {@link SoftmaxRows#probabilityTerms}. */
     double probabilityMass;
     double probabilityGap;

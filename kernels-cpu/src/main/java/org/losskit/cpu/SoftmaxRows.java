@@ -57,9 +57,10 @@ final class SoftmaxRows {
     /**
      * Fills {@code s.rowMax} = m = max_c z_c and {@code s.rowSumExp} = S = sum_c exp(z_c - m) for row r, with
      * z = softcap(x) when {@code softcap > 0}. NaN anywhere makes both NaN; a row of only -inf gives m = -inf,
-     * S = 0 (so lse = -inf); +inf gives S = NaN, as exp(inf - inf) does in the reference.
+     * S = 0 (so lse = -inf); +inf gives S = NaN, as exp(inf - inf) does in the reference. When {@code target} is a
+     * column, {@code s.rowTargetLogit} gets z_target as this pass computed it (the same softcap rounding as m).
      */
-    static void statistics(Matrix logits, int r, float softcap, Scratch s) {
+    static void statistics(Matrix logits, int r, float softcap, int target, Scratch s) {
         int cols = logits.cols();
         float m = Float.NEGATIVE_INFINITY;
         double sum = 0;
@@ -67,6 +68,7 @@ final class SoftmaxRows {
             int n = Math.min(Blocks.SIZE, cols - c0);
             int[] off = s.offset;
             float[] z = logitsBlock(logits, r, c0, n, softcap, s, off);
+            if (target >= c0 && target < c0 + n) s.rowTargetLogit = z[off[0] + target - c0];
             float blockMax = max(z, off[0], n);
             float newMax = Math.max(m, blockMax);
             if (Float.isNaN(newMax)) {
@@ -263,7 +265,7 @@ final class SoftmaxRows {
                 for (; i < bound; i += LANES) {
                     FloatVector e = FastExp.expNonPositive(FloatVector.fromArray(FLOATS, z, zo + i).sub(shift));
                     acc = acc.add(e);
-                    e.mul(coefP).sub(coefW).intoArray(g, go + i);
+                    e.fma(coefP, -coefW).intoArray(g, go + i);
                 }
             } else {
                 float inverseCap = softcap > 0 ? 1f / softcap : 0f;
@@ -272,7 +274,7 @@ final class SoftmaxRows {
                     FloatVector e = FastExp.expNonPositive(zv.sub(m));
                     acc = acc.add(e);
                     FloatVector w = weights == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, weights, col0 + i);
-                    FloatVector value = e.mul(coefP).sub(w.mul(coefW));
+                    FloatVector value = e.fma(FloatVector.broadcast(FLOATS, coefP), w.mul(-coefW));
                     if (softcap > 0) {
                         FloatVector t = zv.mul(inverseCap);
                         value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f))); // 1 - t^2
@@ -286,7 +288,7 @@ final class SoftmaxRows {
             float zc = z[zo + i];
             float e = FastExp.expNonPositive(zc - m);
             sum += e;
-            float value = e * coefP - coefW * (weights == null ? 1f : weights[col0 + i]);
+            float value = Math.fma(e, coefP, -coefW * (weights == null ? 1f : weights[col0 + i]));
             if (softcap > 0) {
                 float t = zc / softcap;
                 value *= 1 - t * t;
@@ -294,11 +296,6 @@ final class SoftmaxRows {
             g[go + i] = value;
         }
         return sum;
-    }
-
-    /** Softcapped value of one raw logit, the scalar twin of {@link #softcap}. */
-    static float cap(float x, float softcap) {
-        return softcap > 0 ? (float) (softcap * Math.tanh(x / softcap)) : x;
     }
 
     /** d softcap(x)/dx = 1 - (z / c)^2 at z = softcap(x); 1 without softcap. */
@@ -357,11 +354,12 @@ final class SoftmaxRows {
     }
 
     /**
-     * Gradient for probability targets: g_j = slope_j (e_j coefP - coefQ w_j q'_j), with e_j = exp(z_j - m),
-     * coefP = scale (M + 2 lambda lse) / S and coefQ = scale.
+     * Gradient for probability targets: g_j = slope_j scale ((e_j M / S - w_j q'_j) + e_j 2 lambda lse / S), with
+     * e_j = exp(z_j - m). The difference p_j M - w_j q'_j is formed first, by one fma, before any scaling, so a
+     * class whose probability equals its target (one class: p = q' = 1) gets exactly the z-loss term.
      */
     static void probabilityGradient(Matrix logits, Matrix targets, Matrix grad, int r, float softcap, float[] weights,
-                                    float m, float smoothing, float coefP, float coefQ, Scratch s) {
+                                    float m, float smoothing, float massOverS, float scale, float zLossOverS, Scratch s) {
         int cols = logits.cols();
         float keep = 1 - smoothing;
         float uniform = smoothing / cols;
@@ -379,7 +377,8 @@ final class SoftmaxRows {
                 FloatVector zv = FloatVector.fromArray(FLOATS, z, zo + i);
                 FloatVector wq = FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform);
                 if (weights != null) wq = wq.mul(FloatVector.fromArray(FLOATS, weights, c0 + i));
-                FloatVector value = FastExp.expNonPositive(zv.sub(m)).mul(coefP).sub(wq.mul(coefQ));
+                FloatVector e = FastExp.expNonPositive(zv.sub(m));
+                FloatVector value = e.fma(FloatVector.broadcast(FLOATS, massOverS), wq.neg()).fma(FloatVector.broadcast(FLOATS, scale), e.mul(zLossOverS));
                 if (softcap > 0) {
                     FloatVector t = zv.mul(inverseCap);
                     value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f)));
@@ -389,7 +388,8 @@ final class SoftmaxRows {
             for (; i < n; i++) {
                 float zc = z[zo + i];
                 float wq = Math.fma(q[qo + i], keep, uniform) * (weights == null ? 1f : weights[c0 + i]);
-                float value = FastExp.expNonPositive(zc - m) * coefP - wq * coefQ;
+                float e = FastExp.expNonPositive(zc - m);
+                float value = Math.fma(Math.fma(e, massOverS, -wq), scale, e * zLossOverS);
                 if (softcap > 0) {
                     float t = zc * inverseCap;
                     value *= 1 - t * t;

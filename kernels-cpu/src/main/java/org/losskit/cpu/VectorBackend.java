@@ -138,12 +138,12 @@ public final class VectorBackend implements LossBackend {
         boolean ignored = y == o.ignoreIndex();
         float cap = (float) o.softcap();
         float[] weights = s.weights(o.classWeights());
-        SoftmaxRows.statistics(logits, r, cap, s);
+        SoftmaxRows.statistics(logits, r, cap, ignored ? -1 : y, s);
         float m = s.rowMax;
         double sumExp = s.rowSumExp;
         double logS = Math.log(sumExp);
         double lse = m == Float.NEGATIVE_INFINITY ? m : m + logS;
-        float zy = ignored ? 0f : SoftmaxRows.cap(logits.getFloat(r, y), cap);
+        float zy = ignored ? 0f : s.rowTargetLogit;
         writeDiagnostics(logits, out, r, cap, m, sumExp, lse, ignored ? Float.NaN : zy, ignored, s);
         if (ignored) {
             if (out.losses() != null) out.losses().setFloat(r, 0f);
@@ -199,7 +199,7 @@ public final class VectorBackend implements LossBackend {
             float[] weights = s.weights(o.classWeights());
             float e = (float) o.labelSmoothing();
             double lambda = o.zLoss();
-            SoftmaxRows.statistics(logits, r, cap, s);
+            SoftmaxRows.statistics(logits, r, cap, -1, s);
             float m = s.rowMax;
             double sumExp = s.rowSumExp;
             double logS = Math.log(sumExp);
@@ -212,8 +212,8 @@ public final class VectorBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             if (grad != null) {
                 // dL/dz_j = p_j (M + 2 lambda lse) - w_j q'_j, times softcap' and scale
-                float coefP = (float) (scale * (mass + 2 * lambda * lse) / sumExp);
-                SoftmaxRows.probabilityGradient(logits, targetProbs, grad, r, cap, weights, m, e, coefP, (float) scale, s);
+                SoftmaxRows.probabilityGradient(logits, targetProbs, grad, r, cap, weights, m, e, (float) (mass / sumExp),
+                        (float) scale, lambda > 0 ? (float) (scale * 2 * lambda * lse / sumExp) : 0f, s);
             }
             return loss;
         });
@@ -260,11 +260,11 @@ public final class VectorBackend implements LossBackend {
         Matrix grad = out.gradientTarget(logits);
         double total = overRows(logits, (r, s) -> {
             int y = targets.getInt(r);
-            SoftmaxRows.statistics(logits, r, 0f, s);
+            SoftmaxRows.statistics(logits, r, 0f, y, s);
             float m = s.rowMax;
             double sumExp = s.rowSumExp;
             double a = o.alphaOf(y);
-            float zy = logits.getFloat(r, y);
+            float zy = s.rowTargetLogit;
             double py = Math.exp((double) zy - m) / sumExp;
             double logPy = (zy - (double) m) - Math.log(sumExp);
             // loss = -a (1 - p_y)^gamma log p_y
