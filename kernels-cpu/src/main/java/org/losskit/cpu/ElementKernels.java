@@ -96,11 +96,16 @@ final class ElementKernels {
             b.wo = wo;
             b.v = extra == null ? null : Blocks.array(extra, s.extra);
             b.vo = vo;
-            b.cw = columnWeights;
-            b.cwo = c;
+            b.cw = columnWeights == null ? s.ones : columnWeights;
+            b.cwo = columnWeights == null ? 0 : c;
             b.g = grad == null ? null : Blocks.array(grad, s.gradient);
             b.go = grad == null ? 0 : Blocks.writeTarget(grad, r, c);
             b.l = losses == null ? null : s.losses;
+            b.e = s.stageE;
+            b.log1pE = s.stageLog1p;
+            b.sigmoid = s.stageSigmoid;
+            b.value = s.stageValue;
+            b.slope = s.stageSlope;
             b.lo = 0;
             total += block(kernel, b, n, scale, s);
             if (grad != null) Blocks.write(grad, r, c, n, s.gradient);
@@ -113,6 +118,10 @@ final class ElementKernels {
     /** Arrays and offsets of one block; a mutable holder in the scratch so that a block costs no allocation. */
     static final class Block {
         float[] x, t, w, v, cw, g, l;
+        /** Stage buffers, indexed like the block: e = exp(-|x|), log1p(e) and sigmoid(x), filled by {@link #logistic}. */
+        float[] e, log1pE, sigmoid;
+        /** Staged unweighted value and slope of each element, finished by {@link #finish}. */
+        float[] value, slope;
         int xo, to, wo, vo, cwo, go, lo;
     }
 
@@ -128,9 +137,14 @@ final class ElementKernels {
             tail.t = b.t == null ? null : padded(b.t, b.to + whole, rest, 0f, pad[1]);
             tail.w = b.w == null ? ones(rest, pad[2]) : padded(b.w, b.wo + whole, rest, 0f, pad[2]);
             tail.v = b.v == null ? null : padded(b.v, b.vo + whole, rest, 1f, pad[3]);
-            tail.cw = b.cw == null ? null : padded(b.cw, b.cwo + whole, rest, 1f, pad[4]);
+            tail.cw = padded(b.cw, b.cwo + whole, rest, 1f, pad[4]);
             tail.g = b.g == null ? null : pad[5];
             tail.l = b.l == null ? null : pad[6];
+            tail.e = b.e;
+            tail.log1pE = b.log1pE;
+            tail.sigmoid = b.sigmoid;
+            tail.value = b.value;
+            tail.slope = b.slope;
             tail.xo = tail.to = tail.wo = tail.vo = tail.cwo = tail.go = tail.lo = 0;
             total += vectors(k, tail, 0, LANES, scale);
             if (b.g != null) System.arraycopy(pad[5], 0, b.g, b.go + whole, rest);
@@ -151,199 +165,305 @@ final class ElementKernels {
         return into;
     }
 
-    /** Elements [from, to) of the block, to - from a multiple of the lanes. */
+    /**
+     * Elements [from, to) of the block, to - from a multiple of the lanes. Each formula is its own method, so C2
+     * compiles each loop as a unit within its inlining budget (one method holding every loop exceeded it, and the
+     * Vector API calls it could no longer inline boxed every vector).
+     */
     private static double vectors(Kernel k, Block b, int from, int to, float scale) {
-        FloatVector acc = FloatVector.zero(FLOATS);
+        return switch (k.kind()) {
+            case MSE -> mse(k, b, from, to, scale);
+            case L1 -> l1(k, b, from, to, scale);
+            case SMOOTH_L1 -> smoothL1(k, b, from, to, scale);
+            case HUBER -> huber(k, b, from, to, scale);
+            case LOG_COSH -> logCosh(k, b, from, to, scale);
+            case QUANTILE -> quantile(k, b, from, to, scale);
+            case HINGE -> hinge(k, b, from, to, scale);
+            case SQUARED_HINGE -> squaredHinge(k, b, from, to, scale);
+            case POISSON_LOG_INPUT, POISSON -> poisson(k, b, from, to, scale);
+            case BCE_WITH_LOGITS -> bceWithLogits(k, b, from, to, scale);
+            case SIGMOID_FOCAL -> sigmoidFocal(k, b, from, to, scale);
+            case KL_DIV -> klDiv(k, b, from, to, scale);
+            case KL_DIV_LOG_TARGET -> klDivLogTarget(k, b, from, to, scale);
+            case GAUSSIAN_NLL -> gaussianNll(k, b, from, to, scale);
+            case PENALTY -> penalty(k, b, from, to, scale);
+        };
+    }
+
+    private static double mse(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector d = x(b, i).sub(t(b, i));
+            d.mul(d).intoArray(b.value, i); // d^2, slope 2d
+            d.add(d).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double l1(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector d = x(b, i).sub(t(b, i));
+            d.abs().intoArray(b.value, i); // |d|, slope sign d (0 at 0)
+            d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double smoothL1(Kernel k, Block b, int from, int to, float scale) {
         float a = k.a();
-        float bParam = k.b();
-        switch (k.kind()) {
-            case MSE -> {
-                for (int i = from; i < to; i += LANES) {
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    acc = emit(d.mul(d), d.add(d), b, i, scale, acc); // d^2, slope 2d
-                }
+        float inverseBeta = 1f / a;
+        for (int i = from; i < to; i += LANES) {
+            // |d| < beta: 0.5 d^2 / beta (slope d / beta); else |d| - 0.5 beta (slope sign d)
+            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector abs = d.abs();
+            VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+            FloatVector value = abs.sub(0.5f * a).blend(d.mul(d).mul(0.5f * inverseBeta), inner);
+            FloatVector slope = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).blend(d.mul(inverseBeta), inner);
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double huber(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        for (int i = from; i < to; i += LANES) {
+            // |d| < delta: 0.5 d^2 (slope d); else delta (|d| - 0.5 delta) (slope delta sign d)
+            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector abs = d.abs();
+            VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+            FloatVector value = abs.sub(0.5f * a).mul(a).blend(d.mul(d).mul(0.5f), inner);
+            FloatVector slope = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).mul(a).blend(d, inner);
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double logCosh(Kernel k, Block b, int from, int to, float scale) {
+        // Stage: e2 = exp(-2|d|) (a separate loop, for the same reason as in logistic)
+        for (int i = from; i < to; i += LANES) x(b, i).sub(t(b, i)).abs().mul(-2f).intoArray(b.e, i);
+        FastExp.expBlock(b.e, from, to - from, 0f, b.e);
+        FastLog1p.log1pBlock(b.e, to, b.log1pE);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            // log cosh d = |d| + log1p(e2) - log 2; slope tanh d = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)) (1 - e2) / (1 + e2)
+            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector e2 = FloatVector.fromArray(FLOATS, b.e, i);
+            FloatVector value = d.abs().add(FloatVector.fromArray(FLOATS, b.log1pE, i)).sub(LOG_TWO);
+            FloatVector tanh = one.sub(e2).div(one.add(e2)).mul(d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)));
+            value.intoArray(b.value, i);
+            tanh.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double quantile(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        for (int i = from; i < to; i += LANES) {
+            // u = t - x; loss = max(tau u, (tau - 1) u); slope -tau (u > 0), 1 - tau (u < 0), 1/2 - tau (u = 0)
+            FloatVector u = t(b, i).sub(x(b, i));
+            FloatVector value = u.mul(a).max(u.mul(a - 1f));
+            FloatVector slope = FloatVector.broadcast(FLOATS, 0.5f - a)
+                    .blend(-a, u.compare(VectorOperators.GT, 0f))
+                    .blend(1f - a, u.compare(VectorOperators.LT, 0f));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double hinge(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // v = 1 - t x; loss max(0, v); slope -t where v > 0
+            FloatVector t = t(b, i);
+            FloatVector v = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f));
+            FloatVector slope = t.neg().blend(0f, v.compare(VectorOperators.GT, 0f).not());
+            v.max(0f).intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double squaredHinge(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // m = max(0, 1 - t x); loss m^2; slope -2 t m
+            FloatVector t = t(b, i);
+            FloatVector m = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
+            m.mul(m).intoArray(b.value, i);
+            t.mul(m).mul(-2f).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double poisson(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
+        for (int i = from; i < to; i += LANES) {
+            FloatVector x = x(b, i);
+            FloatVector t = t(b, i);
+            FloatVector value;
+            FloatVector slope;
+            if (logInput) {
+                // exp(x) - t x; slope exp(x) - t
+                FloatVector ex = x.lanewise(VectorOperators.EXP);
+                value = ex.sub(t.mul(x));
+                slope = ex.sub(t);
+            } else {
+                // x - t log(x + eps); slope 1 - t / (x + eps)
+                FloatVector shifted = x.add(a);
+                value = x.sub(t.mul(shifted.lanewise(VectorOperators.LOG)));
+                slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(shifted));
             }
-            case L1 -> {
-                for (int i = from; i < to; i += LANES) {
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    acc = emit(d.abs(), sign(d), b, i, scale, acc); // |d|, slope sign d (0 at 0)
-                }
+            if (k.flag()) {
+                // Stirling: t log t - t + 0.5 log(2 pi t) where t > 1
+                FloatVector logT = t.lanewise(VectorOperators.LOG);
+                FloatVector stirling = t.mul(logT).sub(t).add(logT.mul(0.5f)).add(HALF_LOG_TWO_PI);
+                value = value.add(stirling.blend(0f, t.compare(VectorOperators.GT, 1f).not()));
             }
-            case SMOOTH_L1 -> {
-                float inverseBeta = 1f / a;
-                for (int i = from; i < to; i += LANES) {
-                    // |d| < beta: 0.5 d^2 / beta (slope d / beta); else |d| - 0.5 beta (slope sign d)
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    FloatVector abs = d.abs();
-                    VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
-                    FloatVector value = abs.sub(0.5f * a).blend(d.mul(d).mul(0.5f * inverseBeta), inner);
-                    FloatVector slope = sign(d).blend(d.mul(inverseBeta), inner);
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double bceWithLogits(Kernel k, Block b, int from, int to, float scale) {
+        logistic(b, b.x, b.xo, from, to);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
+            // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
+            // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
+            FloatVector x = x(b, i);
+            FloatVector t = t(b, i);
+            FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
+            FloatVector kk = pw.sub(1f).fma(t, one);
+            FloatVector linear = one.sub(t).mul(x).blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
+            FloatVector value = kk.fma(FloatVector.fromArray(FLOATS, b.log1pE, i), linear);
+            FloatVector slope = FloatVector.fromArray(FLOATS, b.sigmoid, i).mul(kk).sub(pw.mul(t));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    /**
+     * Stages for the logistic losses, over [from, to) of {@code x}: e = exp(-|x|), then log1p(e) and sigmoid(x).
+     * Kept as separate short loops over the L1-resident block: one loop doing all of it and the loss exceeds C2's
+     * per-compilation node budget, which then stops inlining the Vector API and boxes every vector.
+     */
+    static void logistic(Block b, float[] x, int xo, int from, int to) {
+        negativeAbs(x, xo, from, to, 1f, b.e);
+        FastExp.expBlock(b.e, from, to - from, 0f, b.e);
+        FastLog1p.log1pBlock(b.e, to, b.log1pE);
+        sigmoid(x, xo, b.e, from, to, b.sigmoid);
+    }
+
+    /** {@code out[i] = -factor |x[xo + i]|} over [from, to). */
+    static void negativeAbs(float[] x, int xo, int from, int to, float factor, float[] out) {
+        for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, x, xo + i).abs().mul(-factor).intoArray(out, i);
+    }
+
+    /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|): no overflow on either side. */
+    static void sigmoid(float[] x, int xo, float[] e, int from, int to, float[] out) {
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            FloatVector ev = FloatVector.fromArray(FLOATS, e, i);
+            FloatVector inverse = one.div(ev.add(one));
+            inverse.blend(ev.mul(inverse), FloatVector.fromArray(FLOATS, x, xo + i).compare(VectorOperators.LT, 0f)).intoArray(out, i);
+        }
+    }
+
+    private static double sigmoidFocal(Kernel k, Block b, int from, int to, float scale) {
+        logistic(b, b.x, b.xo, from, to);
+        float a = k.a();
+        float gamma = k.b();
+        for (int i = from; i < to; i += LANES) {
+            // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
+            FloatVector x = x(b, i);
+            FloatVector t = t(b, i);
+            FloatVector p = FloatVector.fromArray(FLOATS, b.sigmoid, i);
+            FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+            // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
+            FloatVector ce = FloatVector.fromArray(FLOATS, b.log1pE, i)
+                    .add(one.sub(t).mul(x).blend(t.mul(x).neg(), x.compare(VectorOperators.LT, 0f)));
+            FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
+            FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
+            // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
+            FloatVector modulatorSlope = gamma == 0 ? FloatVector.zero(FLOATS)
+                    : oneMinusPt.lanewise(VectorOperators.POW, gamma - 1).mul(-gamma)
+                            .mul(t.mul(2f).sub(1f)).mul(p).mul(one.sub(p));
+            FloatVector alphaT = a >= 0 ? t.mul(a).add(one.sub(t).mul(1f - a)) : one;
+            FloatVector value = alphaT.mul(ce).mul(modulator);
+            FloatVector slope = alphaT.mul(p.sub(t).mul(modulator).add(ce.mul(modulatorSlope)));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double klDiv(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // t (log t - x), 0 where t = 0 (xlogy); slope -t
+            FloatVector x = x(b, i);
+            FloatVector t = t(b, i);
+            FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
+                    .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
+            value.intoArray(b.value, i);
+            t.neg().intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double klDivLogTarget(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // exp(t) (t - x); slope -exp(t)
+            FloatVector t = t(b, i);
+            FloatVector et = t.lanewise(VectorOperators.EXP);
+            et.mul(t.sub(x(b, i))).intoArray(b.value, i);
+            et.neg().intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double gaussianNll(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
+        for (int i = from; i < to; i += LANES) {
+            // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
+            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
+            FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
+            value.intoArray(b.value, i);
+            d.div(v).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double penalty(Kernel k, Block b, int from, int to, float scale) {
+        // share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w. Each part only where its share is
+        // not 0, so an infinite w gives inf, not 0 * inf; one loop per case (a branch choosing a vector boxes it).
+        float a = k.a();
+        if (a == 1) {
+            for (int i = from; i < to; i += LANES) {
+                FloatVector w = x(b, i);
+                w.abs().intoArray(b.value, i);
+                w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
             }
-            case HUBER -> {
-                for (int i = from; i < to; i += LANES) {
-                    // |d| < delta: 0.5 d^2 (slope d); else delta (|d| - 0.5 delta) (slope delta sign d)
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    FloatVector abs = d.abs();
-                    VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
-                    FloatVector value = abs.sub(0.5f * a).mul(a).blend(d.mul(d).mul(0.5f), inner);
-                    FloatVector slope = sign(d).mul(a).blend(d, inner);
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
+        } else if (a == 0) {
+            for (int i = from; i < to; i += LANES) {
+                FloatVector w = x(b, i);
+                w.mul(w).mul(0.5f).intoArray(b.value, i);
+                w.intoArray(b.slope, i);
             }
-            case LOG_COSH -> {
-                for (int i = from; i < to; i += LANES) {
-                    // log cosh d = |d| + log1p(exp(-2|d|)) - log 2; slope tanh d
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    FloatVector abs = d.abs();
-                    FloatVector value = abs.add(FastExp.expNonPositive(abs.mul(-2f)).lanewise(VectorOperators.LOG1P)).sub(LOG_TWO);
-                    acc = emit(value, d.lanewise(VectorOperators.TANH), b, i, scale, acc);
-                }
-            }
-            case QUANTILE -> {
-                for (int i = from; i < to; i += LANES) {
-                    // u = t - x; loss = max(tau u, (tau - 1) u); slope -tau (u > 0), 1 - tau (u < 0), 1/2 - tau (u = 0)
-                    FloatVector u = t(b, i).sub(x(b, i));
-                    FloatVector value = u.mul(a).max(u.mul(a - 1f));
-                    FloatVector slope = FloatVector.broadcast(FLOATS, 0.5f - a)
-                            .blend(-a, u.compare(VectorOperators.GT, 0f))
-                            .blend(1f - a, u.compare(VectorOperators.LT, 0f));
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
-            }
-            case HINGE -> {
-                for (int i = from; i < to; i += LANES) {
-                    // v = 1 - t x; loss max(0, v); slope -t where v > 0
-                    FloatVector t = t(b, i);
-                    FloatVector v = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f));
-                    FloatVector slope = t.neg().blend(0f, v.compare(VectorOperators.GT, 0f).not());
-                    acc = emit(v.max(0f), slope, b, i, scale, acc);
-                }
-            }
-            case SQUARED_HINGE -> {
-                for (int i = from; i < to; i += LANES) {
-                    // m = max(0, 1 - t x); loss m^2; slope -2 t m
-                    FloatVector t = t(b, i);
-                    FloatVector m = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
-                    acc = emit(m.mul(m), t.mul(m).mul(-2f), b, i, scale, acc);
-                }
-            }
-            case POISSON_LOG_INPUT, POISSON -> {
-                boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
-                for (int i = from; i < to; i += LANES) {
-                    FloatVector x = x(b, i);
-                    FloatVector t = t(b, i);
-                    FloatVector value;
-                    FloatVector slope;
-                    if (logInput) {
-                        // exp(x) - t x; slope exp(x) - t
-                        FloatVector ex = x.lanewise(VectorOperators.EXP);
-                        value = ex.sub(t.mul(x));
-                        slope = ex.sub(t);
-                    } else {
-                        // x - t log(x + eps); slope 1 - t / (x + eps)
-                        FloatVector shifted = x.add(a);
-                        value = x.sub(t.mul(shifted.lanewise(VectorOperators.LOG)));
-                        slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(shifted));
-                    }
-                    if (k.flag()) {
-                        // Stirling: t log t - t + 0.5 log(2 pi t) where t > 1
-                        FloatVector logT = t.lanewise(VectorOperators.LOG);
-                        FloatVector stirling = t.mul(logT).sub(t).add(logT.mul(0.5f)).add(HALF_LOG_TWO_PI);
-                        value = value.add(stirling.blend(0f, t.compare(VectorOperators.GT, 1f).not()));
-                    }
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
-            }
-            case BCE_WITH_LOGITS -> {
-                for (int i = from; i < to; i += LANES) {
-                    // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
-                    // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
-                    // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
-                    FloatVector x = x(b, i);
-                    FloatVector t = t(b, i);
-                    FloatVector pw = b.cw == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, b.cw, b.cwo + i);
-                    FloatVector e = FastExp.expNonPositive(x.abs().neg());
-                    FloatVector kk = pw.sub(1f).fma(t, FloatVector.broadcast(FLOATS, 1f));
-                    FloatVector linear = FloatVector.broadcast(FLOATS, 1f).sub(t).mul(x)
-                            .blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
-                    FloatVector value = kk.mul(e.lanewise(VectorOperators.LOG1P)).add(linear);
-                    FloatVector slope = sigmoid(x, e).mul(kk).sub(pw.mul(t));
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
-            }
-            case SIGMOID_FOCAL -> {
-                float gamma = bParam;
-                for (int i = from; i < to; i += LANES) {
-                    // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
-                    FloatVector x = x(b, i);
-                    FloatVector t = t(b, i);
-                    FloatVector e = FastExp.expNonPositive(x.abs().neg());
-                    FloatVector p = sigmoid(x, e);
-                    FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-                    // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
-                    FloatVector ce = e.lanewise(VectorOperators.LOG1P)
-                            .add(one.sub(t).mul(x).blend(t.mul(x).neg(), x.compare(VectorOperators.LT, 0f)));
-                    FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
-                    FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
-                    // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
-                    FloatVector modulatorSlope = gamma == 0 ? FloatVector.zero(FLOATS)
-                            : oneMinusPt.lanewise(VectorOperators.POW, gamma - 1).mul(-gamma)
-                                    .mul(t.mul(2f).sub(1f)).mul(p).mul(one.sub(p));
-                    FloatVector alphaT = a >= 0 ? t.mul(a).add(one.sub(t).mul(1f - a)) : one;
-                    FloatVector value = alphaT.mul(ce).mul(modulator);
-                    FloatVector slope = alphaT.mul(p.sub(t).mul(modulator).add(ce.mul(modulatorSlope)));
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
-            }
-            case KL_DIV -> {
-                for (int i = from; i < to; i += LANES) {
-                    // t (log t - x), 0 where t = 0 (xlogy); slope -t
-                    FloatVector x = x(b, i);
-                    FloatVector t = t(b, i);
-                    FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
-                            .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
-                    acc = emit(value, t.neg(), b, i, scale, acc);
-                }
-            }
-            case KL_DIV_LOG_TARGET -> {
-                for (int i = from; i < to; i += LANES) {
-                    // exp(t) (t - x); slope -exp(t)
-                    FloatVector t = t(b, i);
-                    FloatVector et = t.lanewise(VectorOperators.EXP);
-                    acc = emit(et.mul(t.sub(x(b, i))), et.neg(), b, i, scale, acc);
-                }
-            }
-            case GAUSSIAN_NLL -> {
-                float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
-                for (int i = from; i < to; i += LANES) {
-                    // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
-                    FloatVector d = x(b, i).sub(t(b, i));
-                    FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
-                    FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
-                    acc = emit(value, d.div(v), b, i, scale, acc);
-                }
-            }
-            case PENALTY -> {
-                // share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w
-                for (int i = from; i < to; i += LANES) {
-                    FloatVector w = x(b, i);
-                    FloatVector value = FloatVector.zero(FLOATS);
-                    FloatVector slope = FloatVector.zero(FLOATS);
-                    if (a > 0) {
-                        value = w.abs().mul(a);
-                        slope = sign(w).mul(a);
-                    }
-                    if (a < 1) {
-                        value = w.mul(w).mul(0.5f * (1 - a)).add(value);
-                        slope = w.mul(1 - a).add(slope);
-                    }
-                    acc = emit(value, slope, b, i, scale, acc);
-                }
+        } else {
+            for (int i = from; i < to; i += LANES) {
+                FloatVector w = x(b, i);
+                FloatVector sign = w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f));
+                w.abs().mul(a).add(w.mul(w).mul(0.5f * (1 - a))).intoArray(b.value, i);
+                sign.mul(a).add(w.mul(1 - a)).intoArray(b.slope, i);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return finish(b, from, to, scale);
     }
 
     private static FloatVector x(Block b, int i) {
@@ -354,27 +474,25 @@ final class ElementKernels {
         return FloatVector.fromArray(FLOATS, b.t, b.to + i);
     }
 
-    /** Weighs value and slope, writes gradient and losses, and adds the weighted value to the accumulator. */
-    private static FloatVector emit(FloatVector value, FloatVector slope, Block b, int i, float scale, FloatVector acc) {
+    /**
+     * Applies the per-element weight to the staged values and slopes of [from, to), writes the gradient
+     * (scale * w * slope) and the losses (w * value), and returns the sum of w * value. Short loops, one per step.
+     */
+    private static double finish(Block b, int from, int to, float scale) {
         if (b.w != null) {
-            FloatVector w = FloatVector.fromArray(FLOATS, b.w, b.wo + i);
-            value = value.mul(w);
-            slope = slope.mul(w);
+            for (int i = from; i < to; i += LANES) {
+                FloatVector w = FloatVector.fromArray(FLOATS, b.w, b.wo + i);
+                FloatVector.fromArray(FLOATS, b.value, i).mul(w).intoArray(b.value, i);
+                FloatVector.fromArray(FLOATS, b.slope, i).mul(w).intoArray(b.slope, i);
+            }
         }
-        if (b.g != null) slope.mul(scale).intoArray(b.g, b.go + i);
-        if (b.l != null) value.intoArray(b.l, b.lo + i);
-        return acc.add(value);
-    }
-
-    /** sign(d): -1, 0 or 1, NaN for NaN. */
-    static FloatVector sign(FloatVector d) {
-        return d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f));
-    }
-
-    /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|); no overflow either side. */
-    static FloatVector sigmoid(FloatVector x, FloatVector e) {
-        FloatVector inverse = FloatVector.broadcast(FLOATS, 1f).div(e.add(1f)); // 1 / (1 + e)
-        return inverse.blend(e.mul(inverse), x.compare(VectorOperators.LT, 0f));
+        if (b.g != null) {
+            for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, b.slope, i).mul(scale).intoArray(b.g, b.go + i);
+        }
+        if (b.l != null) System.arraycopy(b.value, from, b.l, b.lo + from, to - from);
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int i = from; i < to; i += LANES) acc = acc.add(FloatVector.fromArray(FLOATS, b.value, i));
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Writes {@code source[0, n)} to flat indices [flat, flat + n) of {@code m}. */

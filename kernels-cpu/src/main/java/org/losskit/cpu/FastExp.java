@@ -1,9 +1,9 @@
 package org.losskit.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code exp(x)} for {@code x <= 0} (or NaN), the only arguments a max-shifted softmax and the stable sigmoid
@@ -15,13 +15,13 @@ import jdk.incubator.vector.VectorOperators;
  * so there is no float-to-int conversion. Arguments below {@link #UNDERFLOW} (including -inf) give exactly 0,
  * where the true value is a subnormal below 1.2e-38; NaN stays NaN.
  *
- * <p>Accuracy, measured by {@code FastExpTest} over every float in [-87.3, 0]: at most {@value #MAX_ULP_ERROR} ulp
- * from the correctly rounded value. Chosen over {@code VectorOperators.EXP} (SVML, about 1 ulp) because it is faster
+ * <p>Accuracy, measured by {@code FastExpTest} over every 64th float in [-87.3, 0] (17 million arguments): at most
+ * 1.01 ulp from the exact value (vector and scalar alike); the test enforces {@value #MAX_ULP_ERROR} ulp. Chosen over {@code VectorOperators.EXP} (SVML, about 1 ulp) because it is faster
  * inside the softmax loops (see {@code ExpComparison} in the tests and the report of issue 3).
  */
 final class FastExp {
-    /** The largest error found over the dense sweep of FastExpTest, in ulps of the exact result. */
-    static final int MAX_ULP_ERROR = 2;
+    /** The error bound FastExpTest enforces, in ulps of the exact result (measured maximum: 1.01). */
+    static final double MAX_ULP_ERROR = 1.5;
     /** Below this the result would be subnormal: the kernel returns 0 instead. */
     static final float UNDERFLOW = -87.33654f;
 
@@ -39,24 +39,31 @@ final class FastExp {
 
     private FastExp() {}
 
-    /** exp(x) lane by lane for x <= 0 or NaN. */
-    static FloatVector expNonPositive(FloatVector x) {
-        VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
-        FloatVector shifted = x.fma(LOG2E, ROUNDER); // k + 1.5 * 2^23, exact integer k in the low mantissa bits
-        FloatVector k = shifted.sub(ROUNDER);
-        FloatVector r = k.fma(constant(-LN2_HI), x);
-        r = k.fma(constant(-LN2_LO), r);
-        FloatVector p = r.fma(P0, P1).fma(r, constant(P2)).fma(r, constant(P3)).fma(r, constant(P4)).fma(r, constant(P5));
-        FloatVector r2 = r.mul(r);
-        FloatVector expR = p.fma(r2, r).add(1f);
-        // 2^k: (k + 127) << 23 as float bits; k >= -126 wherever the result is not flushed to 0.
-        IntVector kBits = shifted.reinterpretAsInts().sub(ROUNDER_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-        FloatVector twoToK = kBits.reinterpretAsFloats();
-        return expR.mul(twoToK).blend(0f, underflow);
-    }
-
-    private static FloatVector constant(float value) {
-        return FloatVector.broadcast(VectorShapes.FLOATS, value);
+    /**
+     * {@code out[i] = exp(in[off + i] - shift)} for i in [0, n), every {@code in - shift <= 0} (or NaN). Kernels
+     * stage exps through this array form: the polynomial is written once, inside this loop, and no vector crosses a
+     * call that C2 might decline to inline (it declines once a helper is compiled on its own, and then boxes every
+     * vector: measured 15 bytes allocated per element).
+     */
+    static void expBlock(float[] in, int off, int n, float shift, float[] out) {
+        VectorSpecies<Float> species = VectorShapes.FLOATS;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, in, off + i).sub(shift);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
+            FloatVector shifted = x.fma(LOG2E, ROUNDER); // k + 1.5 * 2^23: the integer k in the low mantissa bits
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x); // r = x - k ln2, in two exact steps
+            r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
+            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(species, P2)).fma(r, FloatVector.broadcast(species, P3))
+                    .fma(r, FloatVector.broadcast(species, P4)).fma(r, FloatVector.broadcast(species, P5));
+            FloatVector expR = p.fma(r.mul(r), r).add(1f); // exp(r) = 1 + r + r^2 P(r)
+            // 2^k: (k + 127) << 23 as float bits; k >= -126 wherever the result is not flushed to 0.
+            FloatVector twoToK = shifted.reinterpretAsInts().sub(ROUNDER_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            expR.mul(twoToK).blend(0f, underflow).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = expNonPositive(in[off + i] - shift);
     }
 
     /** The same computation for one float, for loop tails, so a value does not depend on where it sits in a row. */

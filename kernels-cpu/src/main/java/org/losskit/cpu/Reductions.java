@@ -110,33 +110,57 @@ final class Reductions {
         return total;
     }
 
-    /** sum of a[off, off + n) (or of |a|, or a^2) in double lanes, two accumulators. */
+    /** sum of a[off, off + n) (or of |a|, or a^2) in double lanes, two accumulators; one loop per summand. */
     private static double sumBlock(float[] a, int off, int n, Summand summand) {
+        return switch (summand) {
+            case VALUE -> sumValues(a, off, n);
+            case ABSOLUTE -> sumAbsolute(a, off, n);
+            case SQUARE -> sumSquares(a, off, n);
+        };
+    }
+
+    private static double sumValues(float[] a, int off, int n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
         int i = 0;
         for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
             FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
-            if (summand == Summand.ABSOLUTE) v = v.abs();
-            DoubleVector low = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            DoubleVector high = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (summand == Summand.SQUARE) {
-                acc0 = low.fma(low, acc0);
-                acc1 = high.fma(high, acc1);
-            } else {
-                acc0 = acc0.add(low);
-                acc1 = acc1.add(high);
-            }
+            acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
         }
         double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            double v = a[off + i];
-            total += switch (summand) {
-                case VALUE -> v;
-                case ABSOLUTE -> Math.abs(v);
-                case SQUARE -> v * v;
-            };
+        for (; i < n; i++) total += a[off + i];
+        return total;
+    }
+
+    private static double sumAbsolute(float[] a, int off, int n) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i).abs();
+            acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
         }
+        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) total += Math.abs(a[off + i]);
+        return total;
+    }
+
+    /** sum a^2: the square of a float is exact in double, and cannot overflow or underflow there. */
+    private static double sumSquares(float[] a, int off, int n) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
+            DoubleVector low = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0);
+            DoubleVector high = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1);
+            acc0 = low.fma(low, acc0);
+            acc1 = high.fma(high, acc1);
+        }
+        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) total += (double) a[off + i] * a[off + i];
         return total;
     }
 

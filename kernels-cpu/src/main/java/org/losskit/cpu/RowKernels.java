@@ -58,14 +58,26 @@ final class RowKernels {
         if (bound > from) {
             FloatVector lossAcc = FloatVector.zero(FLOATS);
             FloatVector slopeAcc = FloatVector.zero(FLOATS);
-            for (; i < bound; i += LANES) {
-                FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
-                VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
-                FloatVector term = (p == 1 ? h : h.mul(h)).mul(lossFactor).blend(0f, inactive);
-                FloatVector slope = (p == 1 ? FloatVector.broadcast(FLOATS, slopeFactor) : h.mul(slopeFactor)).blend(0f, inactive);
-                lossAcc = lossAcc.add(term);
-                slopeAcc = slopeAcc.add(slope);
-                if (g != null) slope.intoArray(g, go + i);
+            // One loop per p: choosing a vector by a branch inside a loop makes C2 box it.
+            if (p == 1) {
+                FloatVector slopeValue = FloatVector.broadcast(FLOATS, slopeFactor);
+                for (; i < bound; i += LANES) {
+                    FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
+                    VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
+                    FloatVector slope = slopeValue.blend(0f, inactive);
+                    lossAcc = lossAcc.add(h.mul(lossFactor).blend(0f, inactive));
+                    slopeAcc = slopeAcc.add(slope);
+                    if (g != null) slope.intoArray(g, go + i);
+                }
+            } else {
+                for (; i < bound; i += LANES) {
+                    FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
+                    VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
+                    FloatVector slope = h.mul(slopeFactor).blend(0f, inactive);
+                    lossAcc = lossAcc.add(h.mul(h).mul(lossFactor).blend(0f, inactive));
+                    slopeAcc = slopeAcc.add(slope);
+                    if (g != null) slope.intoArray(g, go + i);
+                }
             }
             loss = lossAcc.reduceLanes(VectorOperators.ADD);
             slopes = slopeAcc.reduceLanes(VectorOperators.ADD);
@@ -101,10 +113,10 @@ final class RowKernels {
             FloatVector ss = st;
             FloatVector tt = st;
             int i = 0;
+            stageSigmoid(x, xo, n, s);
             for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + i);
                 FloatVector tv = FloatVector.fromArray(FLOATS, t, to + i);
-                FloatVector sv = ElementKernels.sigmoid(xv, FastExp.expNonPositive(xv.abs().neg()));
+                FloatVector sv = FloatVector.fromArray(FLOATS, s.stageSigmoid, i);
                 st = sv.fma(tv, st);
                 ss = ss.add(sv);
                 tt = tt.add(tv);
@@ -139,9 +151,9 @@ final class RowKernels {
                 float[] g = Blocks.array(grad, s.gradient);
                 int go = Blocks.writeTarget(grad, r, c0);
                 int i = 0;
+                stageSigmoid(x, xo, n, s);
                 for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                    FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + i);
-                    FloatVector sv = ElementKernels.sigmoid(xv, FastExp.expNonPositive(xv.abs().neg()));
+                    FloatVector sv = FloatVector.fromArray(FLOATS, s.stageSigmoid, i);
                     FloatVector tv = FloatVector.fromArray(FLOATS, t, to + i);
                     sv.mul(FloatVector.broadcast(FLOATS, 1f).sub(sv)).mul(tv.fma(a, b)).intoArray(g, go + i);
                 }
@@ -153,6 +165,14 @@ final class RowKernels {
             }
         }
         return loss;
+    }
+
+    /** sigmoid of the whole vectors of a block into {@code s.stageSigmoid}, staged through exp(-|x|) in {@code s.stageE}. */
+    private static void stageSigmoid(float[] x, int xo, int n, Scratch s) {
+        int bound = FLOATS.loopBound(n);
+        ElementKernels.negativeAbs(x, xo, 0, bound, 1f, s.stageE);
+        FastExp.expBlock(s.stageE, 0, bound, 0f, s.stageE);
+        ElementKernels.sigmoid(x, xo, s.stageE, 0, bound, s.stageSigmoid);
     }
 
     /** Scalar sigmoid with the same exp as the vector loops. */

@@ -14,6 +14,13 @@ final class Scratch {
     final float[] losses = new float[Blocks.SIZE];
     final float[] capped = new float[Blocks.SIZE];
     final float[] extra = new float[Blocks.SIZE];
+    final float[] stageE = new float[Blocks.SIZE];
+    final float[] stageLog1p = new float[Blocks.SIZE];
+    final float[] stageSigmoid = new float[Blocks.SIZE];
+    final float[] stageValue = new float[Blocks.SIZE];
+    final float[] stageSlope = new float[Blocks.SIZE];
+    /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */
+    final float[] ones = filled(Blocks.SIZE, 1f);
 
     /** Holders for one block of an element kernel and for its zero-padded last vector. */
     final ElementKernels.Block block = new ElementKernels.Block();
@@ -49,5 +56,11 @@ final class Scratch {
             weightsSource = source;
         }
         return weights;
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, value);
+        return a;
     }
 }

@@ -79,7 +79,7 @@ final class SoftmaxRows {
             if (newMax == Float.NEGATIVE_INFINITY) continue; // only -inf so far: S stays 0
             if (newMax > m) sum *= Math.exp((double) m - newMax); // m = -inf: S was 0 and stays 0
             m = newMax;
-            sum += sumExp(z, off[0], n, m);
+            sum += sumExp(z, off[0], n, m, s.stageE);
         }
         s.rowMax = m;
         s.rowSumExp = sum;
@@ -102,20 +102,26 @@ final class SoftmaxRows {
         return result;
     }
 
-    /** sum exp(a_i - m) over a block, m >= every a_i (or NaN). */
-    static double sumExp(float[] a, int off, int n, float m) {
+    /** sum exp(a_i - m) over a block, m >= every a_i (or NaN); the exps are staged in {@code stage}. */
+    static double sumExp(float[] a, int off, int n, float m, float[] stage) {
+        FastExp.expBlock(a, off, n, m, stage);
+        return sum(stage, n);
+    }
+
+    /** sum of a[0, n) in float, two accumulators. */
+    static float sum(float[] a, int n) {
         int i = 0;
         float result = 0;
         if (n >= SCALAR_BELOW) {
             FloatVector s0 = FloatVector.zero(FLOATS);
             FloatVector s1 = s0;
             for (int bound = n - 2 * LANES + 1; i < bound; i += 2 * LANES) {
-                s0 = s0.add(FastExp.expNonPositive(FloatVector.fromArray(FLOATS, a, off + i).sub(m)));
-                s1 = s1.add(FastExp.expNonPositive(FloatVector.fromArray(FLOATS, a, off + i + LANES).sub(m)));
+                s0 = s0.add(FloatVector.fromArray(FLOATS, a, i));
+                s1 = s1.add(FloatVector.fromArray(FLOATS, a, i + LANES));
             }
             result = s0.add(s1).reduceLanes(VectorOperators.ADD);
         }
-        for (; i < n; i++) result += FastExp.expNonPositive(a[off + i] - m);
+        for (; i < n; i++) result += a[i];
         return result;
     }
 
@@ -136,9 +142,14 @@ final class SoftmaxRows {
             int i = 0;
             if (n >= SCALAR_BELOW) {
                 FloatVector acc = FloatVector.zero(FLOATS);
-                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                    FloatVector gap = FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, off + i));
-                    acc = weights == null ? acc.add(gap) : gap.fma(FloatVector.fromArray(FLOATS, weights, c0 + i), acc);
+                FloatVector max = FloatVector.broadcast(FLOATS, m);
+                int bound = FLOATS.loopBound(n);
+                if (weights == null) {
+                    for (; i < bound; i += LANES) acc = acc.add(max.sub(FloatVector.fromArray(FLOATS, z, off + i)));
+                } else {
+                    for (; i < bound; i += LANES) {
+                        acc = max.sub(FloatVector.fromArray(FLOATS, z, off + i)).fma(FloatVector.fromArray(FLOATS, weights, c0 + i), acc);
+                    }
                 }
                 blockSum = acc.reduceLanes(VectorOperators.ADD);
             }
@@ -159,21 +170,22 @@ final class SoftmaxRows {
             int n = Math.min(Blocks.SIZE, cols - c0);
             float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
             int off = s.offset[0];
+            FastExp.expBlock(z, off, n, m, s.stageE);
+            float[] e = s.stageE;
             float blockSum = 0;
             int i = 0;
             if (n >= SCALAR_BELOW) {
                 FloatVector acc = FloatVector.zero(FLOATS);
+                FloatVector max = FloatVector.broadcast(FLOATS, m);
                 for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                    FloatVector gap = FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, off + i));
-                    FloatVector e = FastExp.expNonPositive(gap.neg());
-                    acc = acc.add(e.mul(gap).blend(0f, e.compare(VectorOperators.EQ, 0f)));
+                    FloatVector gap = max.sub(FloatVector.fromArray(FLOATS, z, off + i));
+                    FloatVector ev = FloatVector.fromArray(FLOATS, e, i);
+                    acc = acc.add(ev.mul(gap).blend(0f, ev.compare(VectorOperators.EQ, 0f)));
                 }
                 blockSum = acc.reduceLanes(VectorOperators.ADD);
             }
             for (; i < n; i++) {
-                float gap = m - z[off + i];
-                float e = FastExp.expNonPositive(-gap);
-                if (e != 0) blockSum += e * gap;
+                if (e[i] != 0) blockSum += e[i] * (m - z[off + i]);
             }
             total += blockSum;
         }
@@ -242,58 +254,63 @@ final class SoftmaxRows {
             int local = skip - c0;
             if (local >= 0 && local < n) {
                 // The skipped column splits the block: its own value stays for the caller.
-                others += gradientRange(z, zo, g, go, 0, local, c0, softcap, m, coefP, coefW, weights);
-                others += gradientRange(z, zo, g, go, local + 1, n, c0, softcap, m, coefP, coefW, weights);
+                others += gradientRange(z, zo, g, go, 0, local, c0, softcap, m, coefP, coefW, weights, s.stageE);
+                others += gradientRange(z, zo, g, go, local + 1, n, c0, softcap, m, coefP, coefW, weights, s.stageE);
             } else {
-                others += gradientRange(z, zo, g, go, 0, n, c0, softcap, m, coefP, coefW, weights);
+                others += gradientRange(z, zo, g, go, 0, n, c0, softcap, m, coefP, coefW, weights, s.stageE);
             }
             Blocks.write(grad, r, c0, n, s.gradient);
         }
         return others;
     }
 
+    /** Columns [from, to) of a block; e_c = exp(z_c - m) is staged at {@code stage[c - from]}. */
     private static float gradientRange(float[] z, int zo, float[] g, int go, int from, int to, int col0, float softcap,
-                                       float m, float coefP, float coefW, float[] weights) {
-        int i = from;
-        float sum = 0;
-        if (to - from >= SCALAR_BELOW) {
-            FloatVector acc = FloatVector.zero(FLOATS);
-            int bound = from + FLOATS.loopBound(to - from);
-            if (softcap == 0 && (coefW == 0 || weights == null)) {
-                // The common case: g = e coefP - coefW.
-                FloatVector shift = FloatVector.broadcast(FLOATS, m);
-                for (; i < bound; i += LANES) {
-                    FloatVector e = FastExp.expNonPositive(FloatVector.fromArray(FLOATS, z, zo + i).sub(shift));
-                    acc = acc.add(e);
-                    e.fma(coefP, -coefW).intoArray(g, go + i);
+                                       float m, float coefP, float coefW, float[] weights, float[] stage) {
+        int n = to - from;
+        FastExp.expBlock(z, zo + from, n, m, stage);
+        float sum = sum(stage, n);
+        int k = 0; // index in the range; column from + k
+        int bound = FLOATS.loopBound(n);
+        int gBase = go + from;
+        int zBase = zo + from;
+        int wBase = col0 + from;
+        // One loop per option set: choosing a vector by a branch inside a loop makes C2 box it.
+        if (softcap == 0 && (coefW == 0 || weights == null)) {
+            // The common case: g = e coefP - coefW.
+            for (; k < bound; k += LANES) FloatVector.fromArray(FLOATS, stage, k).fma(coefP, -coefW).intoArray(g, gBase + k);
+        } else {
+            FloatVector inverseCap = FloatVector.broadcast(FLOATS, softcap > 0 ? 1f / softcap : 0f);
+            FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+            FloatVector p = FloatVector.broadcast(FLOATS, coefP);
+            if (weights == null) {
+                // softcap, no weights: g = (e coefP - coefW)(1 - (z/c)^2)
+                for (; k < bound; k += LANES) {
+                    FloatVector t = FloatVector.fromArray(FLOATS, z, zBase + k).mul(inverseCap);
+                    FloatVector.fromArray(FLOATS, stage, k).fma(coefP, -coefW).mul(t.fma(t.neg(), one)).intoArray(g, gBase + k);
+                }
+            } else if (softcap == 0) {
+                // weights, no softcap: g = e coefP - coefW w
+                for (; k < bound; k += LANES) {
+                    FloatVector.fromArray(FLOATS, stage, k).fma(p, FloatVector.fromArray(FLOATS, weights, wBase + k).mul(-coefW))
+                            .intoArray(g, gBase + k);
                 }
             } else {
-                float inverseCap = softcap > 0 ? 1f / softcap : 0f;
-                for (; i < bound; i += LANES) {
-                    FloatVector zv = FloatVector.fromArray(FLOATS, z, zo + i);
-                    FloatVector e = FastExp.expNonPositive(zv.sub(m));
-                    acc = acc.add(e);
-                    FloatVector w = weights == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, weights, col0 + i);
-                    FloatVector value = e.fma(FloatVector.broadcast(FLOATS, coefP), w.mul(-coefW));
-                    if (softcap > 0) {
-                        FloatVector t = zv.mul(inverseCap);
-                        value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f))); // 1 - t^2
-                    }
-                    value.intoArray(g, go + i);
+                // weights and softcap
+                for (; k < bound; k += LANES) {
+                    FloatVector t = FloatVector.fromArray(FLOATS, z, zBase + k).mul(inverseCap);
+                    FloatVector.fromArray(FLOATS, stage, k).fma(p, FloatVector.fromArray(FLOATS, weights, wBase + k).mul(-coefW))
+                            .mul(t.fma(t.neg(), one)).intoArray(g, gBase + k);
                 }
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
         }
-        for (; i < to; i++) {
-            float zc = z[zo + i];
-            float e = FastExp.expNonPositive(zc - m);
-            sum += e;
-            float value = Math.fma(e, coefP, -coefW * (weights == null ? 1f : weights[col0 + i]));
+        for (; k < n; k++) {
+            float value = Math.fma(stage[k], coefP, -coefW * (weights == null ? 1f : weights[wBase + k]));
             if (softcap > 0) {
-                float t = zc / softcap;
+                float t = z[zBase + k] / softcap;
                 value *= 1 - t * t;
             }
-            g[go + i] = value;
+            g[gBase + k] = value;
         }
         return sum;
     }
@@ -325,26 +342,22 @@ final class SoftmaxRows {
             int zo = s.offset[0];
             int qo = Blocks.read(targets, r, c0, n, s.target);
             float[] q = Blocks.array(targets, s.target);
-            float blockMass = 0;
+            float[] wq = weightedTargets(q, qo, n, keep, uniform, weights, c0, s.stageValue);
+            float blockMass = sum(wq, n);
             float blockGap = 0;
             int i = 0;
             if (n >= SCALAR_BELOW) {
-                FloatVector massAcc = FloatVector.zero(FLOATS);
                 FloatVector gapAcc = FloatVector.zero(FLOATS);
+                FloatVector max = FloatVector.broadcast(FLOATS, m);
                 for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                    FloatVector wq = FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform);
-                    if (weights != null) wq = wq.mul(FloatVector.fromArray(FLOATS, weights, c0 + i));
-                    FloatVector term = wq.mul(FloatVector.broadcast(FLOATS, m).sub(FloatVector.fromArray(FLOATS, z, zo + i)));
-                    massAcc = massAcc.add(wq);
-                    gapAcc = gapAcc.add(term.blend(0f, wq.compare(VectorOperators.EQ, 0f)));
+                    FloatVector w = FloatVector.fromArray(FLOATS, wq, i);
+                    FloatVector term = w.mul(max.sub(FloatVector.fromArray(FLOATS, z, zo + i)));
+                    gapAcc = gapAcc.add(term.blend(0f, w.compare(VectorOperators.EQ, 0f)));
                 }
-                blockMass = massAcc.reduceLanes(VectorOperators.ADD);
                 blockGap = gapAcc.reduceLanes(VectorOperators.ADD);
             }
             for (; i < n; i++) {
-                float wq = Math.fma(q[qo + i], keep, uniform) * (weights == null ? 1f : weights[c0 + i]);
-                blockMass += wq;
-                if (wq != 0) blockGap += wq * (m - z[zo + i]);
+                if (wq[i] != 0) blockGap += wq[i] * (m - z[zo + i]);
             }
             mass += blockMass;
             gap += blockGap;
@@ -372,24 +385,29 @@ final class SoftmaxRows {
             float[] q = Blocks.array(targets, s.target);
             float[] g = Blocks.array(grad, s.gradient);
             int go = Blocks.writeTarget(grad, r, c0);
-            int i = 0;
-            for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-                FloatVector zv = FloatVector.fromArray(FLOATS, z, zo + i);
-                FloatVector wq = FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform);
-                if (weights != null) wq = wq.mul(FloatVector.fromArray(FLOATS, weights, c0 + i));
-                FloatVector e = FastExp.expNonPositive(zv.sub(m));
-                FloatVector value = e.fma(FloatVector.broadcast(FLOATS, massOverS), wq.neg()).fma(FloatVector.broadcast(FLOATS, scale), e.mul(zLossOverS));
-                if (softcap > 0) {
-                    FloatVector t = zv.mul(inverseCap);
-                    value = value.mul(t.fma(t.neg(), FloatVector.broadcast(FLOATS, 1f)));
-                }
+            // Staged: e = exp(z - m), then w q', then the gradient; one vector path per loop.
+            FastExp.expBlock(z, zo, n, m, s.stageE);
+            float[] wq = weightedTargets(q, qo, n, keep, uniform, weights, c0, s.stageValue);
+            int i;
+            int bound = FLOATS.loopBound(n);
+            FloatVector mass = FloatVector.broadcast(FLOATS, massOverS);
+            FloatVector scaleV = FloatVector.broadcast(FLOATS, scale);
+            FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+            for (i = 0; i < bound; i += LANES) {
+                FloatVector e = FloatVector.fromArray(FLOATS, s.stageE, i);
+                FloatVector value = e.fma(mass, FloatVector.fromArray(FLOATS, wq, i).neg()).fma(scaleV, e.mul(zLossOverS));
                 value.intoArray(g, go + i);
             }
-            for (; i < n; i++) {
+            if (softcap > 0) {
+                for (i = 0; i < bound; i += LANES) {
+                    FloatVector t = FloatVector.fromArray(FLOATS, z, zo + i).mul(inverseCap);
+                    FloatVector.fromArray(FLOATS, g, go + i).mul(t.fma(t.neg(), one)).intoArray(g, go + i);
+                }
+            }
+            for (i = bound; i < n; i++) {
                 float zc = z[zo + i];
-                float wq = Math.fma(q[qo + i], keep, uniform) * (weights == null ? 1f : weights[c0 + i]);
-                float e = FastExp.expNonPositive(zc - m);
-                float value = Math.fma(Math.fma(e, massOverS, -wq), scale, e * zLossOverS);
+                float e = s.stageE[i];
+                float value = Math.fma(Math.fma(e, massOverS, -wq[i]), scale, e * zLossOverS);
                 if (softcap > 0) {
                     float t = zc * inverseCap;
                     value *= 1 - t * t;
@@ -398,5 +416,20 @@ final class SoftmaxRows {
             }
             Blocks.write(grad, r, c0, n, s.gradient);
         }
+    }
+
+    /** {@code out[i] = w_c ((1 - e) q_c + e / C)} for the n columns c = c0 + i of a block (w = 1 when null). */
+    private static float[] weightedTargets(float[] q, int qo, int n, float keep, float uniform, float[] weights, int c0, float[] out) {
+        int i = 0;
+        int bound = FLOATS.loopBound(n);
+        for (; i < bound; i += LANES) FloatVector.fromArray(FLOATS, q, qo + i).fma(keep, uniform).intoArray(out, i);
+        for (; i < n; i++) out[i] = Math.fma(q[qo + i], keep, uniform);
+        if (weights != null) {
+            for (i = 0; i < bound; i += LANES) {
+                FloatVector.fromArray(FLOATS, out, i).mul(FloatVector.fromArray(FLOATS, weights, c0 + i)).intoArray(out, i);
+            }
+            for (; i < n; i++) out[i] *= weights[c0 + i];
+        }
+        return out;
     }
 }
