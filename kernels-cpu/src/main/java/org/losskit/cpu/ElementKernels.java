@@ -106,6 +106,7 @@ final class ElementKernels {
             b.sigmoid = s.stageSigmoid;
             b.value = s.stageValue;
             b.slope = s.stageSlope;
+            b.lanes = s.lanes;
             b.lo = 0;
             total += block(kernel, b, n, scale, s);
             if (grad != null) Blocks.write(grad, r, c, n, s.gradient);
@@ -122,6 +123,8 @@ final class ElementKernels {
         float[] e, log1pE, sigmoid;
         /** Staged unweighted value and slope of each element, finished by {@link #finish}. */
         float[] value, slope;
+        /** One vector's lanes, for the fixed-order sum. */
+        float[] lanes;
         int xo, to, wo, vo, cwo, go, lo;
     }
 
@@ -145,6 +148,7 @@ final class ElementKernels {
             tail.sigmoid = b.sigmoid;
             tail.value = b.value;
             tail.slope = b.slope;
+            tail.lanes = b.lanes;
             tail.xo = tail.to = tail.wo = tail.vo = tail.cwo = tail.go = tail.lo = 0;
             total += vectors(k, tail, 0, LANES, scale);
             if (b.g != null) System.arraycopy(pad[5], 0, b.g, b.go + whole, rest);
@@ -492,7 +496,8 @@ final class ElementKernels {
         if (b.l != null) System.arraycopy(b.value, from, b.l, b.lo + from, to - from);
         FloatVector acc = FloatVector.zero(FLOATS);
         for (int i = from; i < to; i += LANES) acc = acc.add(FloatVector.fromArray(FLOATS, b.value, i));
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(b.lanes, 0);
+        return Lanes.sum(b.lanes);
     }
 
     /** Writes {@code source[0, n)} to flat indices [flat, flat + n) of {@code m}. */

@@ -92,7 +92,7 @@ final class Reductions {
                 int c = (int) (i % cols);
                 int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
                 int off = Blocks.read(x, r, c, len, s.input);
-                total += sumBlock(Blocks.array(x, s.input), off, len, summand);
+                total += sumBlock(Blocks.array(x, s.input), off, len, summand, s.doubleLanes);
                 i += len;
             }
             return total;
@@ -105,21 +105,21 @@ final class Reductions {
         for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
             int n = Math.min(Blocks.SIZE, cols - c0);
             int off = Blocks.read(x, r, c0, n, s.input);
-            total += sumBlock(Blocks.array(x, s.input), off, n, summand);
+            total += sumBlock(Blocks.array(x, s.input), off, n, summand, s.doubleLanes);
         }
         return total;
     }
 
     /** sum of a[off, off + n) (or of |a|, or a^2) in double lanes, two accumulators; one loop per summand. */
-    private static double sumBlock(float[] a, int off, int n, Summand summand) {
+    private static double sumBlock(float[] a, int off, int n, Summand summand, double[] lanes) {
         return switch (summand) {
-            case VALUE -> sumValues(a, off, n);
-            case ABSOLUTE -> sumAbsolute(a, off, n);
-            case SQUARE -> sumSquares(a, off, n);
+            case VALUE -> sumValues(a, off, n, lanes);
+            case ABSOLUTE -> sumAbsolute(a, off, n, lanes);
+            case SQUARE -> sumSquares(a, off, n, lanes);
         };
     }
 
-    private static double sumValues(float[] a, int off, int n) {
+    private static double sumValues(float[] a, int off, int n, double[] lanes) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
         int i = 0;
@@ -128,12 +128,13 @@ final class Reductions {
             acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
             acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
         }
-        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
         for (; i < n; i++) total += a[off + i];
         return total;
     }
 
-    private static double sumAbsolute(float[] a, int off, int n) {
+    private static double sumAbsolute(float[] a, int off, int n, double[] lanes) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
         int i = 0;
@@ -142,13 +143,14 @@ final class Reductions {
             acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
             acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
         }
-        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
         for (; i < n; i++) total += Math.abs(a[off + i]);
         return total;
     }
 
     /** sum a^2: the square of a float is exact in double, and cannot overflow or underflow there. */
-    private static double sumSquares(float[] a, int off, int n) {
+    private static double sumSquares(float[] a, int off, int n, double[] lanes) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
         int i = 0;
@@ -159,7 +161,8 @@ final class Reductions {
             acc0 = low.fma(low, acc0);
             acc1 = high.fma(high, acc1);
         }
-        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
         for (; i < n; i++) total += (double) a[off + i] * a[off + i];
         return total;
     }
@@ -217,14 +220,14 @@ final class Reductions {
                 int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
                 int ao = Blocks.read(a, r, c, len, s.input);
                 int bo = Blocks.read(b, r, c, len, s.target);
-                total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len);
+                total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
                 i += len;
             }
             return total;
         });
     }
 
-    private static double dotBlock(float[] a, int ao, float[] b, int bo, int n) {
+    private static double dotBlock(float[] a, int ao, float[] b, int bo, int n, double[] lanes) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
         int i = 0;
@@ -236,7 +239,8 @@ final class Reductions {
             acc1 = ((DoubleVector) va.convertShape(VectorOperators.F2D, DOUBLES, 1))
                     .fma((DoubleVector) vb.convertShape(VectorOperators.F2D, DOUBLES, 1), acc1);
         }
-        double total = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
         for (; i < n; i++) total += (double) a[ao + i] * b[bo + i];
         return total;
     }

@@ -79,8 +79,10 @@ final class RowKernels {
                     if (g != null) slope.intoArray(g, go + i);
                 }
             }
-            loss = lossAcc.reduceLanes(VectorOperators.ADD);
-            slopes = slopeAcc.reduceLanes(VectorOperators.ADD);
+            lossAcc.intoArray(s.lanes, 0);
+            loss = Lanes.sum(s.lanes);
+            slopeAcc.intoArray(s.lanes, 0);
+            slopes = Lanes.sum(s.lanes);
         }
         for (; i < to; i++) {
             float h = a[xo + i] + shift;
@@ -121,9 +123,12 @@ final class RowKernels {
                 ss = ss.add(sv);
                 tt = tt.add(tv);
             }
-            float blockSt = st.reduceLanes(VectorOperators.ADD);
-            float blockS = ss.reduceLanes(VectorOperators.ADD);
-            float blockT = tt.reduceLanes(VectorOperators.ADD);
+            st.intoArray(s.lanes, 0);
+            float blockSt = Lanes.sum(s.lanes);
+            ss.intoArray(s.lanes, 0);
+            float blockS = Lanes.sum(s.lanes);
+            tt.intoArray(s.lanes, 0);
+            float blockT = Lanes.sum(s.lanes);
             for (; i < n; i++) {
                 float sv = sigmoid(x[xo + i]);
                 float tv = t[to + i];

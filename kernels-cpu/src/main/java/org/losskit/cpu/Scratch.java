@@ -21,6 +21,9 @@ final class Scratch {
     final float[] stageSlope = new float[Blocks.SIZE];
     /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */
     final float[] ones = filled(Blocks.SIZE, 1f);
+    /** One vector's lanes, for fixed-order lane sums ({@link Lanes}). */
+    final float[] lanes = new float[VectorShapes.LANES];
+    final double[] doubleLanes = new double[VectorShapes.LANES];
 
     /** Holders for one block of an element kernel and for its zero-padded last vector. */
     final ElementKernels.Block block = new ElementKernels.Block();

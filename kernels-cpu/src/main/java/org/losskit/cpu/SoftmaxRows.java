@@ -29,14 +29,31 @@ final class SoftmaxRows {
 
     // ------------------------------------------------------------------ softcap
 
-    /** z = c tanh(x / c) of a block, into {@code out[0, n)}. */
+    /**
+     * z = c tanh(x / c) of a block, into {@code out[0, n)}: tanh(y) = sign(y) (1 - e) / (1 + e) with e = exp(-2|y|),
+     * through FastExp (staged in {@code out}), not the JDK's SVML tanh, whose results differ between compiled and
+     * interpreted code (so results would depend on warm-up) and which is slower.
+     */
     static void softcap(float[] x, int xo, int n, float c, float[] out) {
         float inverse = 1f / c;
         int i = 0;
-        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
-            FloatVector.fromArray(FLOATS, x, xo + i).mul(inverse).lanewise(VectorOperators.TANH).mul(c).intoArray(out, i);
+        int bound = FLOATS.loopBound(n);
+        for (; i < bound; i += LANES) FloatVector.fromArray(FLOATS, x, xo + i).abs().mul(-2f * inverse).intoArray(out, i);
+        for (; i < n; i++) out[i] = Math.abs(x[xo + i]) * (-2f * inverse);
+        FastExp.expBlock(out, 0, n, 0f, out);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (i = 0; i < bound; i += LANES) {
+            FloatVector e = FloatVector.fromArray(FLOATS, out, i);
+            FloatVector xv = FloatVector.fromArray(FLOATS, x, xo + i);
+            FloatVector magnitude = one.sub(e).div(one.add(e)).mul(c);
+            magnitude.blend(magnitude.neg(), xv.compare(VectorOperators.LT, 0f)).blend(xv, xv.test(VectorOperators.IS_NAN)).intoArray(out, i);
         }
-        for (; i < n; i++) out[i] = (float) (c * Math.tanh(x[xo + i] * inverse));
+        for (; i < n; i++) {
+            float e = out[i];
+            float xi = x[xo + i];
+            float magnitude = (1 - e) / (1 + e) * c;
+            out[i] = Float.isNaN(xi) ? xi : xi < 0 ? -magnitude : magnitude;
+        }
     }
 
     /** The block of logits as the softmax sees them: the storage itself, or softcapped into {@code s.capped}. */
@@ -79,7 +96,7 @@ final class SoftmaxRows {
             if (newMax == Float.NEGATIVE_INFINITY) continue; // only -inf so far: S stays 0
             if (newMax > m) sum *= Math.exp((double) m - newMax); // m = -inf: S was 0 and stays 0
             m = newMax;
-            sum += sumExp(z, off[0], n, m, s.stageE);
+            sum += sumExp(z, off[0], n, m, s.stageE, s.lanes);
         }
         s.rowMax = m;
         s.rowSumExp = sum;
@@ -103,13 +120,13 @@ final class SoftmaxRows {
     }
 
     /** sum exp(a_i - m) over a block, m >= every a_i (or NaN); the exps are staged in {@code stage}. */
-    static double sumExp(float[] a, int off, int n, float m, float[] stage) {
+    static double sumExp(float[] a, int off, int n, float m, float[] stage, float[] lanes) {
         FastExp.expBlock(a, off, n, m, stage);
-        return sum(stage, n);
+        return sum(stage, n, lanes);
     }
 
-    /** sum of a[0, n) in float, two accumulators. */
-    static float sum(float[] a, int n) {
+    /** sum of a[0, n) in float, two accumulators, lanes added in a fixed order. */
+    static float sum(float[] a, int n, float[] lanes) {
         int i = 0;
         float result = 0;
         if (n >= SCALAR_BELOW) {
@@ -119,7 +136,8 @@ final class SoftmaxRows {
                 s0 = s0.add(FloatVector.fromArray(FLOATS, a, i));
                 s1 = s1.add(FloatVector.fromArray(FLOATS, a, i + LANES));
             }
-            result = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            s0.add(s1).intoArray(lanes, 0);
+            result = Lanes.sum(lanes);
         }
         for (; i < n; i++) result += a[i];
         return result;
@@ -151,7 +169,8 @@ final class SoftmaxRows {
                         acc = max.sub(FloatVector.fromArray(FLOATS, z, off + i)).fma(FloatVector.fromArray(FLOATS, weights, c0 + i), acc);
                     }
                 }
-                blockSum = acc.reduceLanes(VectorOperators.ADD);
+                acc.intoArray(s.lanes, 0);
+                blockSum = Lanes.sum(s.lanes);
             }
             for (; i < n; i++) blockSum += (weights == null ? 1f : weights[c0 + i]) * (m - z[off + i]);
             total += blockSum;
@@ -164,6 +183,8 @@ final class SoftmaxRows {
      * terms with e_c = 0 counting 0 (0 log 0 = 0). Every term is >= 0.
      */
     static double entropy(Matrix logits, int r, float softcap, float m, double sumExp, Scratch s) {
+        // A row of only -inf has no distribution: lse = -inf and no p_c > 0, so -inf as in the reference.
+        if (m == Float.NEGATIVE_INFINITY) return Double.NEGATIVE_INFINITY;
         int cols = logits.cols();
         double total = 0;
         for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
@@ -182,7 +203,8 @@ final class SoftmaxRows {
                     FloatVector ev = FloatVector.fromArray(FLOATS, e, i);
                     acc = acc.add(ev.mul(gap).blend(0f, ev.compare(VectorOperators.EQ, 0f)));
                 }
-                blockSum = acc.reduceLanes(VectorOperators.ADD);
+                acc.intoArray(s.lanes, 0);
+                blockSum = Lanes.sum(s.lanes);
             }
             for (; i < n; i++) {
                 if (e[i] != 0) blockSum += e[i] * (m - z[off + i]);
@@ -254,10 +276,10 @@ final class SoftmaxRows {
             int local = skip - c0;
             if (local >= 0 && local < n) {
                 // The skipped column splits the block: its own value stays for the caller.
-                others += gradientRange(z, zo, g, go, 0, local, c0, softcap, m, coefP, coefW, weights, s.stageE);
-                others += gradientRange(z, zo, g, go, local + 1, n, c0, softcap, m, coefP, coefW, weights, s.stageE);
+                others += gradientRange(z, zo, g, go, 0, local, c0, softcap, m, coefP, coefW, weights, s.stageE, s.lanes);
+                others += gradientRange(z, zo, g, go, local + 1, n, c0, softcap, m, coefP, coefW, weights, s.stageE, s.lanes);
             } else {
-                others += gradientRange(z, zo, g, go, 0, n, c0, softcap, m, coefP, coefW, weights, s.stageE);
+                others += gradientRange(z, zo, g, go, 0, n, c0, softcap, m, coefP, coefW, weights, s.stageE, s.lanes);
             }
             Blocks.write(grad, r, c0, n, s.gradient);
         }
@@ -266,10 +288,10 @@ final class SoftmaxRows {
 
     /** Columns [from, to) of a block; e_c = exp(z_c - m) is staged at {@code stage[c - from]}. */
     private static float gradientRange(float[] z, int zo, float[] g, int go, int from, int to, int col0, float softcap,
-                                       float m, float coefP, float coefW, float[] weights, float[] stage) {
+                                       float m, float coefP, float coefW, float[] weights, float[] stage, float[] lanes) {
         int n = to - from;
         FastExp.expBlock(z, zo + from, n, m, stage);
-        float sum = sum(stage, n);
+        float sum = sum(stage, n, lanes);
         int k = 0; // index in the range; column from + k
         int bound = FLOATS.loopBound(n);
         int gBase = go + from;
@@ -343,7 +365,7 @@ final class SoftmaxRows {
             int qo = Blocks.read(targets, r, c0, n, s.target);
             float[] q = Blocks.array(targets, s.target);
             float[] wq = weightedTargets(q, qo, n, keep, uniform, weights, c0, s.stageValue);
-            float blockMass = sum(wq, n);
+            float blockMass = sum(wq, n, s.lanes);
             float blockGap = 0;
             int i = 0;
             if (n >= SCALAR_BELOW) {
@@ -354,7 +376,8 @@ final class SoftmaxRows {
                     FloatVector term = w.mul(max.sub(FloatVector.fromArray(FLOATS, z, zo + i)));
                     gapAcc = gapAcc.add(term.blend(0f, w.compare(VectorOperators.EQ, 0f)));
                 }
-                blockGap = gapAcc.reduceLanes(VectorOperators.ADD);
+                gapAcc.intoArray(s.lanes, 0);
+                blockGap = Lanes.sum(s.lanes);
             }
             for (; i < n; i++) {
                 if (wq[i] != 0) blockGap += wq[i] * (m - z[zo + i]);

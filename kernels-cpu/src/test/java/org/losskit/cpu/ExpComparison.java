@@ -12,11 +12,12 @@ public final class ExpComparison {
     private ExpComparison() {}
 
     private static final float[] STAGE = new float[4096];
+    private static final float[] LANES = new float[VectorShapes.lanes()];
 
     /** The kernels' form: exps staged into an L1-resident array, then summed. */
     static float fast(float[] a, float m) {
         FastExp.expBlock(a, 0, a.length, m, STAGE);
-        return SoftmaxRows.sum(STAGE, a.length);
+        return SoftmaxRows.sum(STAGE, a.length, LANES);
     }
 
     static float svml(float[] a, float m) {
