@@ -196,7 +196,7 @@ final class ElementKernels {
 
     private static double mse(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             d.mul(d).intoArray(b.value, i); // d^2, slope 2d
             d.add(d).intoArray(b.slope, i);
         }
@@ -205,7 +205,7 @@ final class ElementKernels {
 
     private static double l1(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             d.abs().intoArray(b.value, i); // |d|, slope sign d (0 at 0)
             d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
         }
@@ -217,7 +217,7 @@ final class ElementKernels {
         float inverseBeta = 1f / a;
         for (int i = from; i < to; i += LANES) {
             // |d| < beta: 0.5 d^2 / beta (slope d / beta); else |d| - 0.5 beta (slope sign d)
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             FloatVector abs = d.abs();
             VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
             FloatVector value = abs.sub(0.5f * a).blend(d.mul(d).mul(0.5f * inverseBeta), inner);
@@ -232,7 +232,7 @@ final class ElementKernels {
         float a = k.a();
         for (int i = from; i < to; i += LANES) {
             // |d| < delta: 0.5 d^2 (slope d); else delta (|d| - 0.5 delta) (slope delta sign d)
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             FloatVector abs = d.abs();
             VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
             FloatVector value = abs.sub(0.5f * a).mul(a).blend(d.mul(d).mul(0.5f), inner);
@@ -245,13 +245,13 @@ final class ElementKernels {
 
     private static double logCosh(Kernel k, Block b, int from, int to, float scale) {
         // Stage: e2 = exp(-2|d|) (a separate loop, for the same reason as in logistic)
-        for (int i = from; i < to; i += LANES) x(b, i).sub(t(b, i)).abs().mul(-2f).intoArray(b.e, i);
+        for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i)).abs().mul(-2f).intoArray(b.e, i);
         FastExp.expBlock(b.e, from, to - from, 0f, b.e);
         FastLog1p.log1pBlock(b.e, to, b.log1pE);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
             // log cosh d = |d| + log1p(e2) - log 2; slope tanh d = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)) (1 - e2) / (1 + e2)
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             FloatVector e2 = FloatVector.fromArray(FLOATS, b.e, i);
             FloatVector value = d.abs().add(FloatVector.fromArray(FLOATS, b.log1pE, i)).sub(LOG_TWO);
             FloatVector tanh = one.sub(e2).div(one.add(e2)).mul(d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)));
@@ -265,7 +265,7 @@ final class ElementKernels {
         float a = k.a();
         for (int i = from; i < to; i += LANES) {
             // u = t - x; loss = max(tau u, (tau - 1) u); slope -tau (u > 0), 1 - tau (u < 0), 1/2 - tau (u = 0)
-            FloatVector u = t(b, i).sub(x(b, i));
+            FloatVector u = FloatVector.fromArray(FLOATS, b.t, b.to + i).sub(FloatVector.fromArray(FLOATS, b.x, b.xo + i));
             FloatVector value = u.mul(a).max(u.mul(a - 1f));
             FloatVector slope = FloatVector.broadcast(FLOATS, 0.5f - a)
                     .blend(-a, u.compare(VectorOperators.GT, 0f))
@@ -279,8 +279,8 @@ final class ElementKernels {
     private static double hinge(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
             // v = 1 - t x; loss max(0, v); slope -t where v > 0
-            FloatVector t = t(b, i);
-            FloatVector v = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f));
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector v = t.neg().fma(FloatVector.fromArray(FLOATS, b.x, b.xo + i), FloatVector.broadcast(FLOATS, 1f));
             FloatVector slope = t.neg().blend(0f, v.compare(VectorOperators.GT, 0f).not());
             v.max(0f).intoArray(b.value, i);
             slope.intoArray(b.slope, i);
@@ -291,8 +291,8 @@ final class ElementKernels {
     private static double squaredHinge(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
             // m = max(0, 1 - t x); loss m^2; slope -2 t m
-            FloatVector t = t(b, i);
-            FloatVector m = t.neg().fma(x(b, i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector m = t.neg().fma(FloatVector.fromArray(FLOATS, b.x, b.xo + i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
             m.mul(m).intoArray(b.value, i);
             t.mul(m).mul(-2f).intoArray(b.slope, i);
         }
@@ -303,8 +303,8 @@ final class ElementKernels {
         float a = k.a();
         boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
         for (int i = from; i < to; i += LANES) {
-            FloatVector x = x(b, i);
-            FloatVector t = t(b, i);
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector value;
             FloatVector slope;
             if (logInput) {
@@ -337,8 +337,8 @@ final class ElementKernels {
             // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
             // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
             // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
-            FloatVector x = x(b, i);
-            FloatVector t = t(b, i);
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
             FloatVector kk = pw.sub(1f).fma(t, one);
             FloatVector linear = one.sub(t).mul(x).blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
@@ -383,8 +383,8 @@ final class ElementKernels {
         float gamma = k.b();
         for (int i = from; i < to; i += LANES) {
             // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
-            FloatVector x = x(b, i);
-            FloatVector t = t(b, i);
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector p = FloatVector.fromArray(FLOATS, b.sigmoid, i);
             FloatVector one = FloatVector.broadcast(FLOATS, 1f);
             // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
@@ -408,8 +408,8 @@ final class ElementKernels {
     private static double klDiv(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
             // t (log t - x), 0 where t = 0 (xlogy); slope -t
-            FloatVector x = x(b, i);
-            FloatVector t = t(b, i);
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
                     .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
             value.intoArray(b.value, i);
@@ -421,9 +421,9 @@ final class ElementKernels {
     private static double klDivLogTarget(Kernel k, Block b, int from, int to, float scale) {
         for (int i = from; i < to; i += LANES) {
             // exp(t) (t - x); slope -exp(t)
-            FloatVector t = t(b, i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector et = t.lanewise(VectorOperators.EXP);
-            et.mul(t.sub(x(b, i))).intoArray(b.value, i);
+            et.mul(t.sub(FloatVector.fromArray(FLOATS, b.x, b.xo + i))).intoArray(b.value, i);
             et.neg().intoArray(b.slope, i);
         }
         return finish(b, from, to, scale);
@@ -434,7 +434,7 @@ final class ElementKernels {
         float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
         for (int i = from; i < to; i += LANES) {
             // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
-            FloatVector d = x(b, i).sub(t(b, i));
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
             FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
             value.intoArray(b.value, i);
@@ -443,39 +443,41 @@ final class ElementKernels {
         return finish(b, from, to, scale);
     }
 
+    /**
+     * share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w. Each part only where its share is not 0,
+     * so an infinite w gives inf, not 0 * inf; one method per case, each loop compiled on its own.
+     */
     private static double penalty(Kernel k, Block b, int from, int to, float scale) {
-        // share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w. Each part only where its share is
-        // not 0, so an infinite w gives inf, not 0 * inf; one loop per case (a branch choosing a vector boxes it).
         float a = k.a();
-        if (a == 1) {
-            for (int i = from; i < to; i += LANES) {
-                FloatVector w = x(b, i);
-                w.abs().intoArray(b.value, i);
-                w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
-            }
-        } else if (a == 0) {
-            for (int i = from; i < to; i += LANES) {
-                FloatVector w = x(b, i);
-                w.mul(w).mul(0.5f).intoArray(b.value, i);
-                w.intoArray(b.slope, i);
-            }
-        } else {
-            for (int i = from; i < to; i += LANES) {
-                FloatVector w = x(b, i);
-                FloatVector sign = w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f));
-                w.abs().mul(a).add(w.mul(w).mul(0.5f * (1 - a))).intoArray(b.value, i);
-                sign.mul(a).add(w.mul(1 - a)).intoArray(b.slope, i);
-            }
-        }
+        if (a == 1) l1Penalty(b, from, to);
+        else if (a == 0) l2Penalty(b, from, to);
+        else elasticNetPenalty(b, from, to, a);
         return finish(b, from, to, scale);
     }
 
-    private static FloatVector x(Block b, int i) {
-        return FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+    private static void l1Penalty(Block b, int from, int to) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            w.abs().intoArray(b.value, i);
+            w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
+        }
     }
 
-    private static FloatVector t(Block b, int i) {
-        return FloatVector.fromArray(FLOATS, b.t, b.to + i);
+    private static void l2Penalty(Block b, int from, int to) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            w.mul(w).mul(0.5f).intoArray(b.value, i);
+            w.intoArray(b.slope, i);
+        }
+    }
+
+    private static void elasticNetPenalty(Block b, int from, int to, float a) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector sign = w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f));
+            w.abs().mul(a).add(w.mul(w).mul(0.5f * (1 - a))).intoArray(b.value, i);
+            sign.mul(a).add(w.mul(1 - a)).intoArray(b.slope, i);
+        }
     }
 
     /**

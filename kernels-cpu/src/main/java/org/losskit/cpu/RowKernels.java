@@ -56,33 +56,13 @@ final class RowKernels {
         float slopes = 0;
         int bound = from + FLOATS.loopBound(to - from);
         if (bound > from) {
-            FloatVector lossAcc = FloatVector.zero(FLOATS);
-            FloatVector slopeAcc = FloatVector.zero(FLOATS);
-            // One loop per p: choosing a vector by a branch inside a loop makes C2 box it.
-            if (p == 1) {
-                FloatVector slopeValue = FloatVector.broadcast(FLOATS, slopeFactor);
-                for (; i < bound; i += LANES) {
-                    FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
-                    VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
-                    FloatVector slope = slopeValue.blend(0f, inactive);
-                    lossAcc = lossAcc.add(h.mul(lossFactor).blend(0f, inactive));
-                    slopeAcc = slopeAcc.add(slope);
-                    if (g != null) slope.intoArray(g, go + i);
-                }
-            } else {
-                for (; i < bound; i += LANES) {
-                    FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
-                    VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
-                    FloatVector slope = h.mul(slopeFactor).blend(0f, inactive);
-                    lossAcc = lossAcc.add(h.mul(h).mul(lossFactor).blend(0f, inactive));
-                    slopeAcc = slopeAcc.add(slope);
-                    if (g != null) slope.intoArray(g, go + i);
-                }
-            }
-            lossAcc.intoArray(s.lanes, 0);
-            loss = Lanes.sum(s.lanes);
-            slopeAcc.intoArray(s.lanes, 0);
-            slopes = Lanes.sum(s.lanes);
+            // One method per p, each a loop of its own: C2 compiles each with its own profile and never boxes.
+            float[] sums = s.marginSums;
+            if (p == 1) linearMargins(a, xo, g, go, from, bound, shift, lossFactor, slopeFactor, sums, s.lanes);
+            else squaredMargins(a, xo, g, go, from, bound, shift, lossFactor, slopeFactor, sums, s.lanes);
+            loss = sums[0];
+            slopes = sums[1];
+            i = bound;
         }
         for (; i < to; i++) {
             float h = a[xo + i] + shift;
@@ -94,6 +74,45 @@ final class RowKernels {
         }
         s.probabilityMass = slopes;
         return loss;
+    }
+
+    /** p = 1 over [from, to), whole vectors: sums[0] = loss, sums[1] = sum of the slopes written. */
+    private static void linearMargins(float[] a, int xo, float[] g, int go, int from, int to, float shift, float lossFactor,
+                                      float slopeFactor, float[] sums, float[] lanes) {
+        FloatVector lossAcc = FloatVector.zero(FLOATS);
+        FloatVector slopeAcc = FloatVector.zero(FLOATS);
+        FloatVector slopeValue = FloatVector.broadcast(FLOATS, slopeFactor);
+        for (int i = from; i < to; i += LANES) {
+            FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
+            VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
+            FloatVector slope = slopeValue.blend(0f, inactive);
+            lossAcc = lossAcc.add(h.mul(lossFactor).blend(0f, inactive));
+            slopeAcc = slopeAcc.add(slope);
+            if (g != null) slope.intoArray(g, go + i);
+        }
+        lossAcc.intoArray(lanes, 0);
+        sums[0] = Lanes.sum(lanes);
+        slopeAcc.intoArray(lanes, 0);
+        sums[1] = Lanes.sum(lanes);
+    }
+
+    /** p = 2 over [from, to), whole vectors. */
+    private static void squaredMargins(float[] a, int xo, float[] g, int go, int from, int to, float shift, float lossFactor,
+                                       float slopeFactor, float[] sums, float[] lanes) {
+        FloatVector lossAcc = FloatVector.zero(FLOATS);
+        FloatVector slopeAcc = FloatVector.zero(FLOATS);
+        for (int i = from; i < to; i += LANES) {
+            FloatVector h = FloatVector.fromArray(FLOATS, a, xo + i).add(shift);
+            VectorMask<Float> inactive = h.compare(VectorOperators.LE, 0f);
+            FloatVector slope = h.mul(slopeFactor).blend(0f, inactive);
+            lossAcc = lossAcc.add(h.mul(h).mul(lossFactor).blend(0f, inactive));
+            slopeAcc = slopeAcc.add(slope);
+            if (g != null) slope.intoArray(g, go + i);
+        }
+        lossAcc.intoArray(lanes, 0);
+        sums[0] = Lanes.sum(lanes);
+        slopeAcc.intoArray(lanes, 0);
+        sums[1] = Lanes.sum(lanes);
     }
 
     /**
@@ -111,11 +130,11 @@ final class RowKernels {
             float[] x = Blocks.array(logits, s.input);
             int to = Blocks.read(target, r, c0, n, s.target);
             float[] t = Blocks.array(target, s.target);
+            stageSigmoid(x, xo, n, s); // before any vector is live: a vector held across a call is boxed
             FloatVector st = FloatVector.zero(FLOATS);
             FloatVector ss = st;
             FloatVector tt = st;
             int i = 0;
-            stageSigmoid(x, xo, n, s);
             for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
                 FloatVector tv = FloatVector.fromArray(FLOATS, t, to + i);
                 FloatVector sv = FloatVector.fromArray(FLOATS, s.stageSigmoid, i);

@@ -24,6 +24,8 @@ final class Scratch {
     /** One vector's lanes, for fixed-order lane sums ({@link Lanes}). */
     final float[] lanes = new float[VectorShapes.LANES];
     final double[] doubleLanes = new double[VectorShapes.LANES];
+    /** Two sums returned by the margin loops. */
+    final float[] marginSums = new float[2];
 
     /** Holders for one block of an element kernel and for its zero-padded last vector. */
     final ElementKernels.Block block = new ElementKernels.Block();
