@@ -10,10 +10,13 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>Method: with {@code s = e / (2 + e)} in [0, 1/3], {@code log1p(e) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...)};
  * the series is cut after {@code s^13 / 13}, whose successor is below 2^-29 of the result on [0, 1/3]. The result
- * keeps its relative accuracy for tiny e (no {@code 1 + e} is ever formed). Measured by {@code FastLog1pTest}: at most
- * 2 ulp over [0, 1].
+ * keeps its relative accuracy for tiny e (no {@code 1 + e} is ever formed). Measured by {@code FastLog1pTest} over
+ * 4 million evenly spaced points of [0, 1]: at most 1.99 ulp from the exact value; the test enforces 2.5.
  */
 final class FastLog1p {
+    /** The error bound FastLog1pTest enforces, in ulps of the exact result. */
+    static final double MAX_ULP_ERROR = 2.5;
+
     private FastLog1p() {}
 
     /** {@code out[i] = log1p(in[i])} for i in [0, n), each in [0, 1]; the loop holds the whole series (see FastExp#expBlock). */
