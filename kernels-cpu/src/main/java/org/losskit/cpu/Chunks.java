@@ -20,8 +20,9 @@ final class Chunks implements AutoCloseable {
     /** Elements per chunk: large enough to amortise a hand-off, small enough to balance 2-16 threads. */
     static final long TARGET_ELEMENTS = 1L << 16;
     /**
-     * Below this many elements one thread is faster: waking a worker costs ~10-50 microseconds, the time the
-     * cross-entropy kernel needs for ~10^5 elements on one core.
+     * Below this many elements one thread is expected to be faster: waking a worker costs ~10-50 microseconds, the
+     * time the cross-entropy kernel needs for ~10^5 elements on one core. An estimate, not yet measured on a quiet
+     * machine (the bench module's size sweep is the place to confirm it); it changes speed only, never results.
      */
     static final long PARALLEL_THRESHOLD = 1L << 18;
 

@@ -6,7 +6,8 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * {@code log1p(e)} for {@code e} in [0, 1] (or NaN), the only arguments the stable softplus and log-cosh forms pass
- * ({@code e = exp(-|x|)}), inlined into the kernels instead of the JDK's SVML call, which measured 7x slower here.
+ * ({@code e = exp(-|x|)}), inlined into the kernels instead of the JDK's SVML call, whose results depend on
+ * whether the code runs compiled or interpreted (see FastExp).
  *
  * <p>Method: with {@code s = e / (2 + e)} in [0, 1/3], {@code log1p(e) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...)};
  * the series is cut after {@code s^13 / 13}, whose successor is below 2^-29 of the result on [0, 1/3]. The result
