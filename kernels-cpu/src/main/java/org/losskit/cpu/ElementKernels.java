@@ -1,0 +1,518 @@
+package org.losskit.cpu;
+
+import static org.losskit.cpu.VectorShapes.FLOATS;
+import static org.losskit.cpu.VectorShapes.LANES;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import org.losskit.GaussianNllOptions;
+import org.losskit.KlDivOptions;
+import org.losskit.Matrix;
+import org.losskit.PointwiseLoss;
+
+/**
+ * Element-wise losses in one pass each: value and slope per element from input x, target t (and a variance or
+ * column weight where the loss has one), the optional per-element weight w multiplying both, the gradient
+ * {@code scale * w * slope} and the unreduced losses written in the same loop. Formulas are PyTorch's, as in
+ * {@link org.losskit.reference.ReferenceBackend}; d = x - t throughout.
+ *
+ * <p>Loops run over whole vectors only: the last partial vector of a block is copied into zero-padded scratch
+ * with weight 0 in the padding lanes (so they add nothing) and run through the same loop, so each formula is
+ * written once.
+ */
+final class ElementKernels {
+    private static final float LOG_TWO = (float) Math.log(2);
+    private static final float HALF_LOG_TWO_PI = (float) (0.5 * Math.log(2 * Math.PI));
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    enum Kind { MSE, L1, SMOOTH_L1, HUBER, LOG_COSH, QUANTILE, HINGE, SQUARED_HINGE, POISSON_LOG_INPUT, POISSON,
+        BCE_WITH_LOGITS, SIGMOID_FOCAL, KL_DIV, KL_DIV_LOG_TARGET, GAUSSIAN_NLL, PENALTY }
+
+    /**
+     * One formula and its parameters: {@code a}, {@code b} are beta, delta, tau, eps, alpha, gamma or the L1 share
+     * as the kind needs; {@code flag} is Poisson's or Gaussian NLL's {@code full}; {@code columnWeights} is BCE's pos_weight.
+     */
+    record Kernel(Kind kind, float a, float b, boolean flag, Matrix columnWeights) {}
+
+    private ElementKernels() {}
+
+    static Kernel of(PointwiseLoss loss) {
+        return switch (loss) {
+            case PointwiseLoss.Mse m -> new Kernel(Kind.MSE, 0, 0, false, null);
+            case PointwiseLoss.L1 m -> new Kernel(Kind.L1, 0, 0, false, null);
+            case PointwiseLoss.SmoothL1 m -> new Kernel(m.beta() == 0 ? Kind.L1 : Kind.SMOOTH_L1, (float) m.beta(), 0, false, null);
+            case PointwiseLoss.Huber h -> new Kernel(Kind.HUBER, (float) h.delta(), 0, false, null);
+            case PointwiseLoss.LogCosh l -> new Kernel(Kind.LOG_COSH, 0, 0, false, null);
+            case PointwiseLoss.Quantile q -> new Kernel(Kind.QUANTILE, (float) q.tau(), 0, false, null);
+            case PointwiseLoss.Hinge h -> new Kernel(Kind.HINGE, 0, 0, false, null);
+            case PointwiseLoss.SquaredHinge h -> new Kernel(Kind.SQUARED_HINGE, 0, 0, false, null);
+            case PointwiseLoss.PoissonNll p -> new Kernel(p.logInput() ? Kind.POISSON_LOG_INPUT : Kind.POISSON, (float) p.eps(), 0, p.full(), null);
+            case PointwiseLoss.BceWithLogits b -> new Kernel(Kind.BCE_WITH_LOGITS, 0, 0, false, b.posWeight());
+            case PointwiseLoss.SigmoidFocal f -> new Kernel(Kind.SIGMOID_FOCAL, (float) f.alpha(), (float) f.gamma(), false, null);
+        };
+    }
+
+    static Kernel klDiv(KlDivOptions o) {
+        return new Kernel(o.logTarget() ? Kind.KL_DIV_LOG_TARGET : Kind.KL_DIV, 0, 0, false, null);
+    }
+
+    static Kernel gaussianNll(GaussianNllOptions o) {
+        return new Kernel(Kind.GAUSSIAN_NLL, (float) o.eps(), 0, o.full(), null);
+    }
+
+    /** strength (share |w| + (1 - share) w^2 / 2); the strength is applied by the caller (as the scale). */
+    static Kernel penalty(double l1Share) {
+        return new Kernel(Kind.PENALTY, (float) l1Share, 0, false, null);
+    }
+
+    /**
+     * Flat elements [from, to) of {@code input}: writes the gradient (scale * w * slope) and losses (w * value) when
+     * asked; returns the sum of w * value.
+     */
+    static double range(Kernel kernel, Matrix input, Matrix target, Matrix weight, Matrix extra, Matrix grad, Matrix losses,
+                        long from, long to, float scale, Scratch s) {
+        int cols = input.cols();
+        float[] columnWeights = s.weights(kernel.columnWeights());
+        double total = 0;
+        for (long i = from; i < to; ) {
+            int r = (int) (i / cols);
+            int c = (int) (i % cols);
+            int n = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+            int xo = Blocks.read(input, r, c, n, s.input);
+            int to_ = target == null ? 0 : Blocks.read(target, r, c, n, s.target);
+            int wo = weight == null ? 0 : Blocks.read(weight, r, c, n, s.weight);
+            int vo = extra == null ? 0 : Blocks.read(extra, r, c, n, s.extra);
+            Block b = s.block;
+            b.x = Blocks.array(input, s.input);
+            b.xo = xo;
+            b.t = target == null ? null : Blocks.array(target, s.target);
+            b.to = to_;
+            b.w = weight == null ? null : Blocks.array(weight, s.weight);
+            b.wo = wo;
+            b.v = extra == null ? null : Blocks.array(extra, s.extra);
+            b.vo = vo;
+            b.cw = columnWeights == null ? s.ones : columnWeights;
+            b.cwo = columnWeights == null ? 0 : c;
+            b.g = grad == null ? null : Blocks.array(grad, s.gradient);
+            b.go = grad == null ? 0 : Blocks.writeTarget(grad, r, c);
+            b.l = losses == null ? null : s.losses;
+            b.e = s.stageE;
+            b.log1pE = s.stageLog1p;
+            b.sigmoid = s.stageSigmoid;
+            b.value = s.stageValue;
+            b.slope = s.stageSlope;
+            b.lanes = s.lanes;
+            b.lo = 0;
+            total += block(kernel, b, n, scale, s);
+            if (grad != null) Blocks.write(grad, r, c, n, s.gradient);
+            if (losses != null) writeFlat(losses, i, n, s.losses);
+            i += n;
+        }
+        return total;
+    }
+
+    /** Arrays and offsets of one block; a mutable holder in the scratch so that a block costs no allocation. */
+    static final class Block {
+        float[] x, t, w, v, cw, g, l;
+        /** Stage buffers, indexed like the block: e = exp(-|x|), log1p(e) and sigmoid(x), filled by {@link #logistic}. */
+        float[] e, log1pE, sigmoid;
+        /** Staged unweighted value and slope of each element, finished by {@link #finish}. */
+        float[] value, slope;
+        /** One vector's lanes, for the fixed-order sum. */
+        float[] lanes;
+        int xo, to, wo, vo, cwo, go, lo;
+    }
+
+    /** Whole vectors of the block, then its last partial vector through zero-padded scratch. */
+    private static double block(Kernel k, Block b, int n, float scale, Scratch s) {
+        int whole = FLOATS.loopBound(n);
+        double total = whole == 0 ? 0 : vectors(k, b, 0, whole, scale);
+        int rest = n - whole;
+        if (rest > 0) {
+            Block tail = s.tailBlock;
+            float[][] pad = s.tail;
+            tail.x = padded(b.x, b.xo + whole, rest, 0f, pad[0]);
+            tail.t = b.t == null ? null : padded(b.t, b.to + whole, rest, 0f, pad[1]);
+            tail.w = b.w == null ? ones(rest, pad[2]) : padded(b.w, b.wo + whole, rest, 0f, pad[2]);
+            tail.v = b.v == null ? null : padded(b.v, b.vo + whole, rest, 1f, pad[3]);
+            tail.cw = padded(b.cw, b.cwo + whole, rest, 1f, pad[4]);
+            tail.g = b.g == null ? null : pad[5];
+            tail.l = b.l == null ? null : pad[6];
+            tail.e = b.e;
+            tail.log1pE = b.log1pE;
+            tail.sigmoid = b.sigmoid;
+            tail.value = b.value;
+            tail.slope = b.slope;
+            tail.lanes = b.lanes;
+            tail.xo = tail.to = tail.wo = tail.vo = tail.cwo = tail.go = tail.lo = 0;
+            total += vectors(k, tail, 0, LANES, scale);
+            if (b.g != null) System.arraycopy(pad[5], 0, b.g, b.go + whole, rest);
+            if (b.l != null) System.arraycopy(pad[6], 0, b.l, b.lo + whole, rest);
+        }
+        return total;
+    }
+
+    private static float[] padded(float[] source, int from, int count, float fill, float[] into) {
+        System.arraycopy(source, from, into, 0, count);
+        java.util.Arrays.fill(into, count, into.length, fill);
+        return into;
+    }
+
+    private static float[] ones(int count, float[] into) {
+        java.util.Arrays.fill(into, 0, count, 1f);
+        java.util.Arrays.fill(into, count, into.length, 0f);
+        return into;
+    }
+
+    /**
+     * Elements [from, to) of the block, to - from a multiple of the lanes. Each formula is its own method, so C2
+     * compiles each loop as a unit within its inlining budget (one method holding every loop exceeded it, and the
+     * Vector API calls it could no longer inline boxed every vector).
+     */
+    private static double vectors(Kernel k, Block b, int from, int to, float scale) {
+        return switch (k.kind()) {
+            case MSE -> mse(k, b, from, to, scale);
+            case L1 -> l1(k, b, from, to, scale);
+            case SMOOTH_L1 -> smoothL1(k, b, from, to, scale);
+            case HUBER -> huber(k, b, from, to, scale);
+            case LOG_COSH -> logCosh(k, b, from, to, scale);
+            case QUANTILE -> quantile(k, b, from, to, scale);
+            case HINGE -> hinge(k, b, from, to, scale);
+            case SQUARED_HINGE -> squaredHinge(k, b, from, to, scale);
+            case POISSON_LOG_INPUT, POISSON -> poisson(k, b, from, to, scale);
+            case BCE_WITH_LOGITS -> bceWithLogits(k, b, from, to, scale);
+            case SIGMOID_FOCAL -> sigmoidFocal(k, b, from, to, scale);
+            case KL_DIV -> klDiv(k, b, from, to, scale);
+            case KL_DIV_LOG_TARGET -> klDivLogTarget(k, b, from, to, scale);
+            case GAUSSIAN_NLL -> gaussianNll(k, b, from, to, scale);
+            case PENALTY -> penalty(k, b, from, to, scale);
+        };
+    }
+
+    private static double mse(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            d.mul(d).intoArray(b.value, i); // d^2, slope 2d
+            d.add(d).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double l1(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            d.abs().intoArray(b.value, i); // |d|, slope sign d (0 at 0)
+            d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double smoothL1(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        float inverseBeta = 1f / a;
+        for (int i = from; i < to; i += LANES) {
+            // |d| < beta: 0.5 d^2 / beta (slope d / beta); else |d| - 0.5 beta (slope sign d)
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            FloatVector abs = d.abs();
+            VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+            FloatVector value = abs.sub(0.5f * a).blend(d.mul(d).mul(0.5f * inverseBeta), inner);
+            FloatVector slope = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).blend(d.mul(inverseBeta), inner);
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double huber(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        for (int i = from; i < to; i += LANES) {
+            // |d| < delta: 0.5 d^2 (slope d); else delta (|d| - 0.5 delta) (slope delta sign d)
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            FloatVector abs = d.abs();
+            VectorMask<Float> inner = abs.compare(VectorOperators.LT, a);
+            FloatVector value = abs.sub(0.5f * a).mul(a).blend(d.mul(d).mul(0.5f), inner);
+            FloatVector slope = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)).mul(a).blend(d, inner);
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double logCosh(Kernel k, Block b, int from, int to, float scale) {
+        // Stage: e2 = exp(-2|d|) (a separate loop, for the same reason as in logistic)
+        for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i)).abs().mul(-2f).intoArray(b.e, i);
+        FastExp.expBlock(b.e, from, to - from, 0f, b.e);
+        FastLog1p.log1pBlock(b.e, to, b.log1pE);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            // log cosh d = |d| + log1p(e2) - log 2; slope tanh d = d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)) (1 - e2) / (1 + e2)
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            FloatVector e2 = FloatVector.fromArray(FLOATS, b.e, i);
+            FloatVector value = d.abs().add(FloatVector.fromArray(FLOATS, b.log1pE, i)).sub(LOG_TWO);
+            FloatVector tanh = one.sub(e2).div(one.add(e2)).mul(d.mul(0f).blend(1f, d.compare(VectorOperators.GT, 0f)).blend(-1f, d.compare(VectorOperators.LT, 0f)));
+            value.intoArray(b.value, i);
+            tanh.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double quantile(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        for (int i = from; i < to; i += LANES) {
+            // u = t - x; loss = max(tau u, (tau - 1) u); slope -tau (u > 0), 1 - tau (u < 0), 1/2 - tau (u = 0)
+            FloatVector u = FloatVector.fromArray(FLOATS, b.t, b.to + i).sub(FloatVector.fromArray(FLOATS, b.x, b.xo + i));
+            FloatVector value = u.mul(a).max(u.mul(a - 1f));
+            FloatVector slope = FloatVector.broadcast(FLOATS, 0.5f - a)
+                    .blend(-a, u.compare(VectorOperators.GT, 0f))
+                    .blend(1f - a, u.compare(VectorOperators.LT, 0f));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double hinge(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // v = 1 - t x; loss max(0, v); slope -t where v > 0
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector v = t.neg().fma(FloatVector.fromArray(FLOATS, b.x, b.xo + i), FloatVector.broadcast(FLOATS, 1f));
+            FloatVector slope = t.neg().blend(0f, v.compare(VectorOperators.GT, 0f).not());
+            v.max(0f).intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double squaredHinge(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // m = max(0, 1 - t x); loss m^2; slope -2 t m
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector m = t.neg().fma(FloatVector.fromArray(FLOATS, b.x, b.xo + i), FloatVector.broadcast(FLOATS, 1f)).max(0f);
+            m.mul(m).intoArray(b.value, i);
+            t.mul(m).mul(-2f).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double poisson(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
+        for (int i = from; i < to; i += LANES) {
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector value;
+            FloatVector slope;
+            if (logInput) {
+                // exp(x) - t x; slope exp(x) - t
+                FloatVector ex = x.lanewise(VectorOperators.EXP);
+                value = ex.sub(t.mul(x));
+                slope = ex.sub(t);
+            } else {
+                // x - t log(x + eps); slope 1 - t / (x + eps)
+                FloatVector shifted = x.add(a);
+                value = x.sub(t.mul(shifted.lanewise(VectorOperators.LOG)));
+                slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(shifted));
+            }
+            if (k.flag()) {
+                // Stirling: t log t - t + 0.5 log(2 pi t) where t > 1
+                FloatVector logT = t.lanewise(VectorOperators.LOG);
+                FloatVector stirling = t.mul(logT).sub(t).add(logT.mul(0.5f)).add(HALF_LOG_TWO_PI);
+                value = value.add(stirling.blend(0f, t.compare(VectorOperators.GT, 1f).not()));
+            }
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double bceWithLogits(Kernel k, Block b, int from, int to, float scale) {
+        logistic(b, b.x, b.xo, from, to);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
+            // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
+            // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
+            FloatVector kk = pw.sub(1f).fma(t, one);
+            FloatVector linear = one.sub(t).mul(x).blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
+            FloatVector value = kk.fma(FloatVector.fromArray(FLOATS, b.log1pE, i), linear);
+            FloatVector slope = FloatVector.fromArray(FLOATS, b.sigmoid, i).mul(kk).sub(pw.mul(t));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    /**
+     * Stages for the logistic losses, over [from, to) of {@code x}: e = exp(-|x|), then log1p(e) and sigmoid(x).
+     * Kept as separate short loops over the L1-resident block: one loop doing all of it and the loss exceeds C2's
+     * per-compilation node budget, which then stops inlining the Vector API and boxes every vector.
+     */
+    static void logistic(Block b, float[] x, int xo, int from, int to) {
+        negativeAbs(x, xo, from, to, 1f, b.e);
+        FastExp.expBlock(b.e, from, to - from, 0f, b.e);
+        FastLog1p.log1pBlock(b.e, to, b.log1pE);
+        sigmoid(x, xo, b.e, from, to, b.sigmoid);
+    }
+
+    /** {@code out[i] = -factor |x[xo + i]|} over [from, to). */
+    static void negativeAbs(float[] x, int xo, int from, int to, float factor, float[] out) {
+        for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, x, xo + i).abs().mul(-factor).intoArray(out, i);
+    }
+
+    /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|): no overflow on either side. */
+    static void sigmoid(float[] x, int xo, float[] e, int from, int to, float[] out) {
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            FloatVector ev = FloatVector.fromArray(FLOATS, e, i);
+            FloatVector inverse = one.div(ev.add(one));
+            inverse.blend(ev.mul(inverse), FloatVector.fromArray(FLOATS, x, xo + i).compare(VectorOperators.LT, 0f)).intoArray(out, i);
+        }
+    }
+
+    private static double sigmoidFocal(Kernel k, Block b, int from, int to, float scale) {
+        logistic(b, b.x, b.xo, from, to);
+        float a = k.a();
+        float gamma = k.b();
+        for (int i = from; i < to; i += LANES) {
+            // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector p = FloatVector.fromArray(FLOATS, b.sigmoid, i);
+            FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+            // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
+            FloatVector ce = FloatVector.fromArray(FLOATS, b.log1pE, i)
+                    .add(one.sub(t).mul(x).blend(t.mul(x).neg(), x.compare(VectorOperators.LT, 0f)));
+            FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
+            FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
+            // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
+            FloatVector modulatorSlope = gamma == 0 ? FloatVector.zero(FLOATS)
+                    : oneMinusPt.lanewise(VectorOperators.POW, gamma - 1).mul(-gamma)
+                            .mul(t.mul(2f).sub(1f)).mul(p).mul(one.sub(p));
+            FloatVector alphaT = a >= 0 ? t.mul(a).add(one.sub(t).mul(1f - a)) : one;
+            FloatVector value = alphaT.mul(ce).mul(modulator);
+            FloatVector slope = alphaT.mul(p.sub(t).mul(modulator).add(ce.mul(modulatorSlope)));
+            value.intoArray(b.value, i);
+            slope.intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double klDiv(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // t (log t - x), 0 where t = 0 (xlogy); slope -t
+            FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
+                    .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
+            value.intoArray(b.value, i);
+            t.neg().intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double klDivLogTarget(Kernel k, Block b, int from, int to, float scale) {
+        for (int i = from; i < to; i += LANES) {
+            // exp(t) (t - x); slope -exp(t)
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector et = t.lanewise(VectorOperators.EXP);
+            et.mul(t.sub(FloatVector.fromArray(FLOATS, b.x, b.xo + i))).intoArray(b.value, i);
+            et.neg().intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    private static double gaussianNll(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
+        for (int i = from; i < to; i += LANES) {
+            // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
+            FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
+            FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
+            FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
+            value.intoArray(b.value, i);
+            d.div(v).intoArray(b.slope, i);
+        }
+        return finish(b, from, to, scale);
+    }
+
+    /**
+     * share |w| + (1 - share) w^2 / 2; slope share sign(w) + (1 - share) w. Each part only where its share is not 0,
+     * so an infinite w gives inf, not 0 * inf; one method per case, each loop compiled on its own.
+     */
+    private static double penalty(Kernel k, Block b, int from, int to, float scale) {
+        float a = k.a();
+        if (a == 1) l1Penalty(b, from, to);
+        else if (a == 0) l2Penalty(b, from, to);
+        else elasticNetPenalty(b, from, to, a);
+        return finish(b, from, to, scale);
+    }
+
+    private static void l1Penalty(Block b, int from, int to) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            w.abs().intoArray(b.value, i);
+            w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f)).intoArray(b.slope, i);
+        }
+    }
+
+    private static void l2Penalty(Block b, int from, int to) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            w.mul(w).mul(0.5f).intoArray(b.value, i);
+            w.intoArray(b.slope, i);
+        }
+    }
+
+    private static void elasticNetPenalty(Block b, int from, int to, float a) {
+        for (int i = from; i < to; i += LANES) {
+            FloatVector w = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
+            FloatVector sign = w.mul(0f).blend(1f, w.compare(VectorOperators.GT, 0f)).blend(-1f, w.compare(VectorOperators.LT, 0f));
+            w.abs().mul(a).add(w.mul(w).mul(0.5f * (1 - a))).intoArray(b.value, i);
+            sign.mul(a).add(w.mul(1 - a)).intoArray(b.slope, i);
+        }
+    }
+
+    /**
+     * Applies the per-element weight to the staged values and slopes of [from, to), writes the gradient
+     * (scale * w * slope) and the losses (w * value), and returns the sum of w * value. Short loops, one per step.
+     */
+    private static double finish(Block b, int from, int to, float scale) {
+        if (b.w != null) {
+            for (int i = from; i < to; i += LANES) {
+                FloatVector w = FloatVector.fromArray(FLOATS, b.w, b.wo + i);
+                FloatVector.fromArray(FLOATS, b.value, i).mul(w).intoArray(b.value, i);
+                FloatVector.fromArray(FLOATS, b.slope, i).mul(w).intoArray(b.slope, i);
+            }
+        }
+        if (b.g != null) {
+            for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, b.slope, i).mul(scale).intoArray(b.g, b.go + i);
+        }
+        if (b.l != null) System.arraycopy(b.value, from, b.l, b.lo + from, to - from);
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int i = from; i < to; i += LANES) acc = acc.add(FloatVector.fromArray(FLOATS, b.value, i));
+        acc.intoArray(b.lanes, 0);
+        return Lanes.sum(b.lanes);
+    }
+
+    /** Writes {@code source[0, n)} to flat indices [flat, flat + n) of {@code m}. */
+    private static void writeFlat(Matrix m, long flat, int n, float[] source) {
+        if (m.isContiguous()) {
+            long at = m.offset() + flat;
+            if (m.floatArray() != null) {
+                System.arraycopy(source, 0, m.floatArray(), (int) at, n);
+            } else {
+                MemorySegment.copy(source, 0, m.segment(), F32, at * 4, n);
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++) m.setFloat(flat + i, source[i]);
+    }
+}

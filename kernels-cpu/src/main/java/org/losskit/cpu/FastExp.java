@@ -1,0 +1,85 @@
+package org.losskit.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@code exp(x)} for {@code x <= 0} (or NaN), the only arguments a max-shifted softmax and the stable sigmoid
+ * forms ever pass, inlined into the kernels (no call into the JDK's SVML stubs).
+ *
+ * <p>Method (Cephes {@code expf}): {@code x = k ln2 + r} with {@code k = round(x / ln2)} and |r| <= ln2/2, ln2 split
+ * in two parts so {@code r} is exact to float; {@code exp(r) = 1 + r + r^2 P(r)} with the degree-5 minimax P; the
+ * result is {@code exp(r) * 2^k}, with 2^k built in the exponent bits. The rounding of k uses the 1.5 * 2^23 trick,
+ * so there is no float-to-int conversion. Arguments below {@link #UNDERFLOW} (including -inf) give exactly 0,
+ * where the true value is a subnormal below 1.2e-38; NaN stays NaN.
+ *
+ * <p>Accuracy, measured by {@code FastExpTest} over every 64th float in [-87.3, 0] (17 million arguments): at most
+ * 1.01 ulp from the exact value (vector and scalar alike); the test enforces {@value #MAX_ULP_ERROR} ulp.
+ *
+ * <p>Chosen over {@code VectorOperators.EXP} (SVML, about 1 ulp) for three reasons: it was faster in a softmax sum
+ * loop ({@code ExpComparison}, 512-bit, shared 2-core host: 2.6-4.3 G exp/s against 1.8-2.6 G exp/s for EXP); its
+ * results are the same in compiled and interpreted code (SVML's differ from the Java fallback, so results would
+ * depend on JIT warm-up and break bit-identical results across threads); and -inf, underflow and NaN are explicit.
+ */
+final class FastExp {
+    /** The error bound FastExpTest enforces, in ulps of the exact result (measured maximum: 1.01). */
+    static final double MAX_ULP_ERROR = 1.5;
+    /** Below this the result would be subnormal: the kernel returns 0 instead. */
+    static final float UNDERFLOW = -87.33654f;
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: x + ROUNDER rounds x to an integer in the low bits
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+
+    private FastExp() {}
+
+    /**
+     * {@code out[i] = exp(in[off + i] - shift)} for i in [0, n), every {@code in - shift <= 0} (or NaN). Kernels
+     * stage exps through this array form: the polynomial is written once, inside this loop, and no vector crosses a
+     * call that C2 might decline to inline (it declines once a helper is compiled on its own, and then boxes every
+     * vector: measured 15 bytes allocated per element).
+     */
+    static void expBlock(float[] in, int off, int n, float shift, float[] out) {
+        VectorSpecies<Float> species = VectorShapes.FLOATS;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, in, off + i).sub(shift);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
+            FloatVector shifted = x.fma(LOG2E, ROUNDER); // k + 1.5 * 2^23: the integer k in the low mantissa bits
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x); // r = x - k ln2, in two exact steps
+            r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
+            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(species, P2)).fma(r, FloatVector.broadcast(species, P3))
+                    .fma(r, FloatVector.broadcast(species, P4)).fma(r, FloatVector.broadcast(species, P5));
+            FloatVector expR = p.fma(r.mul(r), r).add(1f); // exp(r) = 1 + r + r^2 P(r)
+            // 2^k: (k + 127) << 23 as float bits; k >= -126 wherever the result is not flushed to 0.
+            FloatVector twoToK = shifted.reinterpretAsInts().sub(ROUNDER_BITS - 127).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            expR.mul(twoToK).blend(0f, underflow).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = expNonPositive(in[off + i] - shift);
+    }
+
+    /** The same computation for one float, for loop tails, so a value does not depend on where it sits in a row. */
+    static float expNonPositive(float x) {
+        if (x < UNDERFLOW) return 0f;
+        float shifted = Math.fma(x, LOG2E, ROUNDER);
+        float k = shifted - ROUNDER;
+        float r = Math.fma(k, -LN2_HI, x);
+        r = Math.fma(k, -LN2_LO, r);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        float expR = Math.fma(p, r * r, r) + 1f;
+        int kBits = (Float.floatToRawIntBits(shifted) - (ROUNDER_BITS - 127)) << 23;
+        return expR * Float.intBitsToFloat(kBits);
+    }
+}

@@ -1,0 +1,23 @@
+package org.losskit.cpu;
+
+/**
+ * Sums of vector lanes in one fixed order (lane 0 first). Kernels store the accumulator with {@code intoArray} and
+ * add the lanes here instead of calling {@code reduceLanes(ADD)}, whose order is unspecified: C2's intrinsic adds as a
+ * tree, the Java fallback (interpreter, C1) in sequence, so a thread still warming up would get other bits than one
+ * running C2 code, breaking "the same bits whatever the thread count".
+ */
+final class Lanes {
+    private Lanes() {}
+
+    static float sum(float[] lanes) {
+        float total = 0;
+        for (float v : lanes) total += v;
+        return total;
+    }
+
+    static double sum(double[] lanes, int count) {
+        double total = 0;
+        for (int i = 0; i < count; i++) total += lanes[i];
+        return total;
+    }
+}

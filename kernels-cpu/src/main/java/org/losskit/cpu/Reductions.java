@@ -1,0 +1,247 @@
+package org.losskit.cpu;
+
+import static org.losskit.cpu.VectorShapes.DOUBLES;
+import static org.losskit.cpu.VectorShapes.FLOATS;
+import static org.losskit.cpu.VectorShapes.LANES;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import org.losskit.Matrix;
+import org.losskit.ReduceOp;
+
+/**
+ * Whole-array and per-row reductions. Sums (sum, mean, L1, L2, dot) widen each float vector into two double vectors
+ * and accumulate in double lanes: a float, its absolute value, its square and the product of two floats are all
+ * exact in double, so only the additions round, each by 2^-53 relative, and the float32 rounding of the result is
+ * the float nearest the exact sum for any well-conditioned input up to billions of elements. Squares in double
+ * cannot overflow or underflow, so L2 needs no scaling. Sums are split into fixed chunks across threads
+ * ({@link Chunks}); min, max, argmax and logsumexp run on the calling thread.
+ */
+final class Reductions {
+    private enum Summand { VALUE, ABSOLUTE, SQUARE }
+
+    private Reductions() {}
+
+    static double whole(ReduceOp op, Matrix x, Chunks chunks) {
+        long n = x.size();
+        return switch (op) {
+            case SUM -> sum(x, Summand.VALUE, chunks);
+            case MEAN -> sum(x, Summand.VALUE, chunks) / n;
+            case L1_NORM -> sum(x, Summand.ABSOLUTE, chunks);
+            case L2_NORM -> Math.sqrt(sum(x, Summand.SQUARE, chunks));
+            case MIN, MAX, LOGSUMEXP -> {
+                Scratch s = chunks.scratch();
+                double result = op == ReduceOp.MIN ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+                if (op == ReduceOp.LOGSUMEXP) {
+                    // online over rows: lse = m + log sum exp(x - m), merged row by row
+                    float m = Float.NEGATIVE_INFINITY;
+                    double sumExp = 0;
+                    for (int r = 0; r < x.rows(); r++) {
+                        SoftmaxRows.statistics(x, r, 0f, -1, s);
+                        float newMax = Math.max(m, s.rowMax);
+                        if (Float.isNaN(newMax)) {
+                            m = Float.NaN;
+                            break;
+                        }
+                        if (newMax == Float.NEGATIVE_INFINITY) continue;
+                        sumExp = sumExp * Math.exp((double) m - newMax) + s.rowSumExp * Math.exp((double) s.rowMax - newMax);
+                        m = newMax;
+                    }
+                    yield Float.isNaN(m) || Float.isInfinite(m) ? m : m + Math.log(sumExp);
+                }
+                for (int r = 0; r < x.rows() && !Double.isNaN(result); r++) {
+                    double v = row(op, x, r, s);
+                    result = op == ReduceOp.MIN ? Math.min(result, v) : Math.max(result, v); // NaN propagates
+                }
+                yield result;
+            }
+        };
+    }
+
+    /** One reduction over row r. */
+    static double row(ReduceOp op, Matrix x, int r, Scratch s) {
+        int cols = x.cols();
+        return switch (op) {
+            case SUM -> rowSum(x, r, Summand.VALUE, s);
+            case MEAN -> rowSum(x, r, Summand.VALUE, s) / cols;
+            case L1_NORM -> rowSum(x, r, Summand.ABSOLUTE, s);
+            case L2_NORM -> Math.sqrt(rowSum(x, r, Summand.SQUARE, s));
+            case MAX -> cols == 0 ? Double.NEGATIVE_INFINITY : SoftmaxRows.rawMax(x, r, s);
+            case MIN -> cols == 0 ? Double.POSITIVE_INFINITY : rowMin(x, r, s);
+            case LOGSUMEXP -> {
+                // lse = m + log sum exp(x - m); all -inf (or empty) gives -inf, +inf gives +inf, NaN gives NaN
+                SoftmaxRows.statistics(x, r, 0f, -1, s);
+                float m = s.rowMax;
+                yield Float.isNaN(m) || Float.isInfinite(m) ? m : m + Math.log(s.rowSumExp);
+            }
+        };
+    }
+
+    private static double sum(Matrix x, Summand summand, Chunks chunks) {
+        long n = x.size();
+        long per = Chunks.TARGET_ELEMENTS;
+        int cols = x.cols();
+        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> {
+            long from = chunk * per;
+            long to = Math.min(n, from + per);
+            double total = 0;
+            for (long i = from; i < to; ) {
+                int r = (int) (i / cols);
+                int c = (int) (i % cols);
+                int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+                int off = Blocks.read(x, r, c, len, s.input);
+                total += sumBlock(Blocks.array(x, s.input), off, len, summand, s.doubleLanes);
+                i += len;
+            }
+            return total;
+        });
+    }
+
+    private static double rowSum(Matrix x, int r, Summand summand, Scratch s) {
+        int cols = x.cols();
+        double total = 0;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int off = Blocks.read(x, r, c0, n, s.input);
+            total += sumBlock(Blocks.array(x, s.input), off, n, summand, s.doubleLanes);
+        }
+        return total;
+    }
+
+    /** sum of a[off, off + n) (or of |a|, or a^2) in double lanes, two accumulators; one loop per summand. */
+    private static double sumBlock(float[] a, int off, int n, Summand summand, double[] lanes) {
+        return switch (summand) {
+            case VALUE -> sumValues(a, off, n, lanes);
+            case ABSOLUTE -> sumAbsolute(a, off, n, lanes);
+            case SQUARE -> sumSquares(a, off, n, lanes);
+        };
+    }
+
+    private static double sumValues(float[] a, int off, int n, double[] lanes) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
+            acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
+        }
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
+        for (; i < n; i++) total += a[off + i];
+        return total;
+    }
+
+    private static double sumAbsolute(float[] a, int off, int n, double[] lanes) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i).abs();
+            acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
+        }
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
+        for (; i < n; i++) total += Math.abs(a[off + i]);
+        return total;
+    }
+
+    /** sum a^2: the square of a float is exact in double, and cannot overflow or underflow there. */
+    private static double sumSquares(float[] a, int off, int n, double[] lanes) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
+            DoubleVector low = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0);
+            DoubleVector high = (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1);
+            acc0 = low.fma(low, acc0);
+            acc1 = high.fma(high, acc1);
+        }
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
+        for (; i < n; i++) total += (double) a[off + i] * a[off + i];
+        return total;
+    }
+
+    private static float rowMin(Matrix x, int r, Scratch s) {
+        int cols = x.cols();
+        float m = Float.POSITIVE_INFINITY;
+        for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int off = Blocks.read(x, r, c0, n, s.input);
+            float[] a = Blocks.array(x, s.input);
+            int i = 0;
+            if (n >= 2 * LANES) {
+                FloatVector acc = FloatVector.broadcast(FLOATS, Float.POSITIVE_INFINITY);
+                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) acc = acc.min(FloatVector.fromArray(FLOATS, a, off + i));
+                m = Math.min(m, acc.reduceLanes(VectorOperators.MIN));
+            }
+            for (; i < n; i++) m = Math.min(m, a[off + i]);
+        }
+        return m;
+    }
+
+    /** Flat index of the first largest element (the first NaN if any); -1 when empty. */
+    static long argmax(Matrix x, Scratch s) {
+        if (x.size() == 0) return -1;
+        int bestRow = -1;
+        float best = Float.NEGATIVE_INFINITY;
+        for (int r = 0; r < x.rows(); r++) {
+            float rowMax = SoftmaxRows.rawMax(x, r, s);
+            if (Float.isNaN(rowMax)) {
+                bestRow = r;
+                best = rowMax;
+                break;
+            }
+            if (bestRow < 0 || rowMax > best) {
+                bestRow = r;
+                best = rowMax;
+            }
+        }
+        return (long) bestRow * x.cols() + SoftmaxRows.argmax(x, bestRow, best, s);
+    }
+
+    /** sum a_i b_i: each product of two floats is exact in double; accumulated in double lanes. */
+    static double dot(Matrix a, Matrix b, Chunks chunks) {
+        long n = a.size();
+        long per = Chunks.TARGET_ELEMENTS;
+        int cols = a.cols();
+        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> {
+            long from = chunk * per;
+            long to = Math.min(n, from + per);
+            double total = 0;
+            for (long i = from; i < to; ) {
+                int r = (int) (i / cols);
+                int c = (int) (i % cols);
+                int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+                int ao = Blocks.read(a, r, c, len, s.input);
+                int bo = Blocks.read(b, r, c, len, s.target);
+                total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
+                i += len;
+            }
+            return total;
+        });
+    }
+
+    private static double dotBlock(float[] a, int ao, float[] b, int bo, int n, double[] lanes) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = acc0;
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
+            FloatVector va = FloatVector.fromArray(FLOATS, a, ao + i);
+            FloatVector vb = FloatVector.fromArray(FLOATS, b, bo + i);
+            acc0 = ((DoubleVector) va.convertShape(VectorOperators.F2D, DOUBLES, 0))
+                    .fma((DoubleVector) vb.convertShape(VectorOperators.F2D, DOUBLES, 0), acc0);
+            acc1 = ((DoubleVector) va.convertShape(VectorOperators.F2D, DOUBLES, 1))
+                    .fma((DoubleVector) vb.convertShape(VectorOperators.F2D, DOUBLES, 1), acc1);
+        }
+        acc0.add(acc1).intoArray(lanes, 0);
+        double total = Lanes.sum(lanes, DOUBLES.length());
+        for (; i < n; i++) total += (double) a[ao + i] * b[bo + i];
+        return total;
+    }
+}

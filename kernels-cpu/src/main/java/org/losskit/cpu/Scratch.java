@@ -1,0 +1,71 @@
+package org.losskit.cpu;
+
+import org.losskit.Matrix;
+
+/**
+ * Per-thread working memory, allocated once per thread and reused by every call: block buffers for widened inputs
+ * and staged outputs, and the class weights of the last call expanded to a float array.
+ */
+final class Scratch {
+    final float[] input = new float[Blocks.SIZE];
+    final float[] target = new float[Blocks.SIZE];
+    final float[] weight = new float[Blocks.SIZE];
+    final float[] gradient = new float[Blocks.SIZE];
+    final float[] losses = new float[Blocks.SIZE];
+    final float[] capped = new float[Blocks.SIZE];
+    final float[] extra = new float[Blocks.SIZE];
+    final float[] stageE = new float[Blocks.SIZE];
+    final float[] stageLog1p = new float[Blocks.SIZE];
+    final float[] stageSigmoid = new float[Blocks.SIZE];
+    final float[] stageValue = new float[Blocks.SIZE];
+    final float[] stageSlope = new float[Blocks.SIZE];
+    /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */
+    final float[] ones = filled(Blocks.SIZE, 1f);
+    /** One vector's lanes, for fixed-order lane sums ({@link Lanes}). */
+    final float[] lanes = new float[VectorShapes.LANES];
+    final double[] doubleLanes = new double[VectorShapes.LANES];
+    /** Two sums returned by the margin loops. */
+    final float[] marginSums = new float[2];
+
+    /** Holders for one block of an element kernel and for its zero-padded last vector. */
+    final ElementKernels.Block block = new ElementKernels.Block();
+    final ElementKernels.Block tailBlock = new ElementKernels.Block();
+
+    /** Second result of a block lookup (the offset into the returned array), so lookups allocate nothing. */
+    final int[] offset = new int[1];
+
+    /** Tail buffers: the last partial vector of a range, zero-padded to a full vector. */
+    final float[][] tail = new float[8][VectorShapes.LANES];
+
+    /** Results of {@link SoftmaxRows#statistics}: the row's max logit m and sum_c exp(z_c - m). */
+    float rowMax;
+    double rowSumExp;
+    float rowTargetLogit;
+    /** Results of {@link SoftmaxRows#probabilityTerms}. */
+    double probabilityMass;
+    double probabilityGap;
+
+    private Matrix weightsSource;
+    private float[] weights = new float[0];
+
+    /**
+     * {@code weights} (a read-only vector from the options) as a float array, or null for null. Options are immutable,
+     * so the expansion of the last weights seen is kept and reused while the same options object comes back.
+     */
+    float[] weights(Matrix source) {
+        if (source == null) return null;
+        if (source != weightsSource) {
+            int n = Math.toIntExact(source.size());
+            if (weights.length != n) weights = new float[n];
+            for (int i = 0; i < n; i++) weights[i] = source.getFloat(i);
+            weightsSource = source;
+        }
+        return weights;
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, value);
+        return a;
+    }
+}

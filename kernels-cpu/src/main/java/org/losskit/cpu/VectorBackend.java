@@ -1,0 +1,402 @@
+package org.losskit.cpu;
+
+import org.losskit.CrossEntropyOptions;
+import org.losskit.DiceOptions;
+import org.losskit.GaussianNllOptions;
+import org.losskit.KlDivOptions;
+import org.losskit.LossOutputs;
+import org.losskit.Matrix;
+import org.losskit.MultiMarginOptions;
+import org.losskit.NllOptions;
+import org.losskit.Op;
+import org.losskit.Penalty;
+import org.losskit.PointwiseLoss;
+import org.losskit.ReduceOp;
+import org.losskit.Reduction;
+import org.losskit.SoftmaxFocalOptions;
+import org.losskit.spi.EngineSettings;
+import org.losskit.spi.LossBackend;
+
+/**
+ * The Vector API backend: every op of the catalogue in float32 SIMD loops, rows (or element ranges) split across
+ * the engine's threads in a fixed partition ({@link Chunks}), so results are the same bits for any thread count.
+ * Semantics are those of {@link org.losskit.reference.ReferenceBackend}; the engine validated every argument.
+ *
+ * <p>Softmax losses use the row statistics m = max z and S = sum exp(z - m) of {@link SoftmaxRows}; in terms of
+ * those, {@code lse = m + log S}, {@code lse - z_y = (m - z_y) + log S} (no cancellation against a large lse) and
+ * {@code p_c = exp(z_c - m) / S}. The gradient of the target column, {@code p_y - 1}, is computed as
+ * {@code -sum_{c != y} p_c}, which keeps its relative accuracy when the prediction is confident.
+ */
+public final class VectorBackend implements LossBackend {
+    private final Chunks chunks;
+
+    public VectorBackend(EngineSettings settings) {
+        this.chunks = new Chunks(settings.parallelism());
+    }
+
+    @Override
+    public String name() {
+        return VectorProvider.NAME;
+    }
+
+    @Override
+    public String description() {
+        return "Vector API, " + VectorShapes.vectorBits() + "-bit, " + chunks.parallelism() + " thread"
+                + (chunks.parallelism() == 1 ? "" : "s");
+    }
+
+    @Override
+    public boolean supports(Op op) {
+        return true;
+    }
+
+    @Override
+    public void close() {
+        chunks.close();
+    }
+
+    /** Runs {@code rowWork} over every row in fixed chunks of whole rows; returns the sum of the row results in row order. */
+    private double overRows(Matrix input, RowWork rowWork) {
+        int rows = input.rows();
+        int per = Chunks.rowsPerChunk(input.cols());
+        return chunks.run(Chunks.count(rows, per), input.size(), (chunk, s) -> {
+            int from = chunk * per;
+            int to = Math.min(rows, from + per);
+            double partial = 0;
+            for (int r = from; r < to; r++) partial += rowWork.row(r, s);
+            return partial;
+        });
+    }
+
+    @FunctionalInterface
+    private interface RowWork {
+        double row(int r, Scratch s);
+    }
+
+    private static double scaleOf(Reduction reduction, double count, long rows) {
+        return switch (reduction) {
+            case NONE, SUM -> 1;
+            case MEAN -> 1 / count;
+            case BATCHMEAN -> 1.0 / rows;
+        };
+    }
+
+    private static double reduced(Reduction reduction, double sum, double count, long rows) {
+        return switch (reduction) {
+            case NONE, SUM -> sum;
+            case MEAN -> sum / count;
+            case BATCHMEAN -> sum / rows;
+        };
+    }
+
+    private static double sum(float[] weights, int count) {
+        if (weights == null) return count;
+        double total = 0;
+        for (float w : weights) total += w;
+        return total;
+    }
+
+    // ============================================================================ softmax cross-entropy
+
+    @Override
+    public double crossEntropy(Matrix logits, Matrix targets, CrossEntropyOptions o, LossOutputs out) {
+        int rows = logits.rows();
+        int classes = logits.cols();
+        float[] callerWeights = chunks.scratch().weights(o.classWeights());
+        double weightSum = sum(callerWeights, classes);
+        // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
+        double denominator = 0;
+        int counted = 0;
+        for (int r = 0; r < rows; r++) {
+            int y = targets.getInt(r);
+            if (y != o.ignoreIndex()) {
+                denominator += callerWeights == null ? 1 : callerWeights[y];
+                counted++;
+            }
+        }
+        double scale = o.reduction() == Reduction.MEAN ? 1 / denominator : scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(logits);
+        double total = overRows(logits, (r, s) -> crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s));
+        return switch (o.reduction()) {
+            case NONE, SUM -> total;
+            case MEAN -> counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total / denominator;
+            case BATCHMEAN -> total / rows;
+        };
+    }
+
+    /**
+     * One row: loss = (1-e) w_y (lse - z_y) + (e/C) sum_c w_c (lse - z_c) + lambda lse^2, and
+     * dL/dz_c = (1-e) w_y (p_c - [c = y]) + (e/C)(W p_c - w_c) + 2 lambda lse p_c, times softcap'(x_c) and the
+     * reduction's scale. Written as g_c = slope_c (e_c coefP - coefW w_c) for c != y with e_c = exp(z_c - m),
+     * coefP = scale A / S, A = (1-e) w_y + (e/C) W + 2 lambda lse, coefW = scale e / C.
+     * Everything that reads the logits runs before the gradient pass, which may overwrite them.
+     */
+    private static double crossEntropyRow(Matrix logits, Matrix targets, CrossEntropyOptions o, LossOutputs out, Matrix grad,
+                                          int r, double scale, double weightSum, Scratch s) {
+        int classes = logits.cols();
+        int y = targets.getInt(r);
+        boolean ignored = y == o.ignoreIndex();
+        float cap = (float) o.softcap();
+        float[] weights = s.weights(o.classWeights());
+        SoftmaxRows.statistics(logits, r, cap, ignored ? -1 : y, s);
+        float m = s.rowMax;
+        double sumExp = s.rowSumExp;
+        double logS = Math.log(sumExp);
+        double lse = m == Float.NEGATIVE_INFINITY ? m : m + logS;
+        float zy = ignored ? 0f : s.rowTargetLogit;
+        writeDiagnostics(logits, out, r, cap, m, sumExp, lse, ignored ? Float.NaN : zy, ignored, s);
+        if (ignored) {
+            if (out.losses() != null) out.losses().setFloat(r, 0f);
+            if (grad != null) Blocks.zero(grad, r, 0, classes);
+            return 0;
+        }
+        double e = o.labelSmoothing();
+        double lambda = o.zLoss();
+        double wy = weights == null ? 1 : weights[y];
+        double loss = (1 - e) * wy * ((m - (double) zy) + logS);
+        if (e > 0) {
+            // sum_c w_c (lse - z_c) = W log S + sum_c w_c (m - z_c)
+            loss += e / classes * (weightSum * logS + SoftmaxRows.weightedGapToMax(logits, r, cap, weights, m, s));
+        }
+        if (lambda > 0) loss += lambda * lse * lse;
+        if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+        if (grad != null) {
+            double a = (1 - e) * wy + e / classes * weightSum + 2 * lambda * lse;
+            float coefP = (float) (scale * a / sumExp);
+            float coefW = (float) (scale * e / classes);
+            double others = SoftmaxRows.gradient(logits, grad, r, cap, m, coefP, coefW, weights, y, s) / sumExp;
+            double py = Math.exp((double) zy - m) / sumExp;
+            // g_y with p_y - 1 = -sum_{c != y} p_c
+            double gy = -(1 - e) * wy * others + e / classes * (weightSum * py - wy) + 2 * lambda * lse * py;
+            grad.setFloat(r, y, (float) (scale * gy * SoftmaxRows.capSlope(zy, cap)));
+        }
+        return loss;
+    }
+
+    /** The per-row diagnostics the caller asked for; {@code zy} is NaN when there is no target. */
+    private static void writeDiagnostics(Matrix logits, LossOutputs out, int r, float cap, float m, double sumExp, double lse,
+                                         float zy, boolean noTarget, Scratch s) {
+        if (!out.wantsDiagnostics()) return;
+        if (out.logSumExp() != null) out.logSumExp().setFloat(r, (float) lse);
+        if (out.maxLogit() != null || out.argmax() != null) {
+            float rawMax = cap > 0 ? SoftmaxRows.rawMax(logits, r, s) : m;
+            if (out.maxLogit() != null) out.maxLogit().setFloat(r, rawMax);
+            if (out.argmax() != null) out.argmax().setInt(r, SoftmaxRows.argmax(logits, r, rawMax, s));
+        }
+        if (out.targetProbability() != null) {
+            out.targetProbability().setFloat(r, noTarget ? Float.NaN : (float) (Math.exp((double) zy - m) / sumExp));
+        }
+        if (out.entropy() != null) out.entropy().setFloat(r, (float) SoftmaxRows.entropy(logits, r, cap, m, sumExp, s));
+    }
+
+    @Override
+    public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions o, LossOutputs out) {
+        int rows = logits.rows();
+        double scale = scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(logits);
+        double total = overRows(logits, (r, s) -> {
+            float cap = (float) o.softcap();
+            float[] weights = s.weights(o.classWeights());
+            float e = (float) o.labelSmoothing();
+            double lambda = o.zLoss();
+            SoftmaxRows.statistics(logits, r, cap, -1, s);
+            float m = s.rowMax;
+            double sumExp = s.rowSumExp;
+            double logS = Math.log(sumExp);
+            double lse = m == Float.NEGATIVE_INFINITY ? m : m + logS;
+            writeDiagnostics(logits, out, r, cap, m, sumExp, lse, Float.NaN, true, s);
+            // loss = sum_c w_c q'_c (lse - z_c) + lambda lse^2 = M log S + T + lambda lse^2
+            SoftmaxRows.probabilityTerms(logits, targetProbs, r, cap, weights, m, e, s);
+            double mass = s.probabilityMass;
+            double loss = mass * logS + s.probabilityGap + (lambda > 0 ? lambda * lse * lse : 0);
+            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+            if (grad != null) {
+                // dL/dz_j = p_j (M + 2 lambda lse) - w_j q'_j, times softcap' and scale
+                SoftmaxRows.probabilityGradient(logits, targetProbs, grad, r, cap, weights, m, e, (float) (mass / sumExp),
+                        (float) scale, lambda > 0 ? (float) (scale * 2 * lambda * lse / sumExp) : 0f, s);
+            }
+            return loss;
+        });
+        return reduced(o.reduction(), total, rows, rows);
+    }
+
+    @Override
+    public double nll(Matrix logProbs, Matrix targets, NllOptions o, LossOutputs out) {
+        int rows = logProbs.rows();
+        float[] callerWeights = chunks.scratch().weights(o.classWeights());
+        double denominator = 0;
+        int counted = 0;
+        for (int r = 0; r < rows; r++) {
+            int y = targets.getInt(r);
+            if (y != o.ignoreIndex()) {
+                denominator += callerWeights == null ? 1 : callerWeights[y];
+                counted++;
+            }
+        }
+        double scale = o.reduction() == Reduction.MEAN ? 1 / denominator : scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(logProbs);
+        // loss = -w_y logp_y; dL/dlogp_c = -w_y [c = y] (gathers, nothing to vectorise but the zeroing)
+        double total = overRows(logProbs, (r, s) -> {
+            int y = targets.getInt(r);
+            boolean ignored = y == o.ignoreIndex();
+            double wy = ignored ? 0 : o.classWeight(y);
+            double loss = ignored ? 0 : -wy * logProbs.getFloat(r, y);
+            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+            if (grad != null) {
+                Blocks.zero(grad, r, 0, logProbs.cols());
+                if (!ignored) grad.setFloat(r, y, (float) (-wy * scale));
+            }
+            return loss;
+        });
+        if (o.reduction() == Reduction.MEAN) return counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total / denominator;
+        return reduced(o.reduction(), total, rows, rows);
+    }
+
+    @Override
+    public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
+        int rows = logits.rows();
+        double gamma = o.gamma();
+        double scale = scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(logits);
+        double total = overRows(logits, (r, s) -> {
+            int y = targets.getInt(r);
+            SoftmaxRows.statistics(logits, r, 0f, y, s);
+            float m = s.rowMax;
+            double sumExp = s.rowSumExp;
+            double a = o.alphaOf(y);
+            float zy = s.rowTargetLogit;
+            double py = Math.exp((double) zy - m) / sumExp;
+            double logPy = (zy - (double) m) - Math.log(sumExp);
+            // loss = -a (1 - p_y)^gamma log p_y
+            double focus = Math.pow(1 - py, gamma);
+            double loss = -a * focus * logPy;
+            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+            if (grad != null) {
+                // dL/dz_j = a inner (p_j - [j = y]), inner = (1-p)^g - g (1-p)^(g-1) p log p
+                double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(1 - py, gamma - 1) * py * logPy);
+                double coef = scale * a * inner;
+                double others = SoftmaxRows.gradient(logits, grad, r, 0f, m, (float) (coef / sumExp), 0f, null, y, s) / sumExp;
+                grad.setFloat(r, y, (float) (-coef * others));
+            }
+            return loss;
+        });
+        return reduced(o.reduction(), total, rows, rows);
+    }
+
+    @Override
+    public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions o, LossOutputs out) {
+        int rows = input.rows();
+        double scale = scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(input);
+        double total = overRows(input, (r, s) -> {
+            int y = targets.getInt(r);
+            float wy = (float) o.classWeight(y);
+            float xy = input.getFloat(r, y);
+            double loss = RowKernels.multiMarginRow(input, grad, r, y, xy, wy, o.p(), (float) o.margin(), (float) scale, s);
+            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+            return loss;
+        });
+        return reduced(o.reduction(), total, rows, rows);
+    }
+
+    @Override
+    public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
+        int rows = logits.rows();
+        double scale = scaleOf(o.reduction(), rows, rows);
+        Matrix grad = out.gradientTarget(logits);
+        double total = overRows(logits, (r, s) -> {
+            double loss = RowKernels.diceRow(logits, target, grad, r, o.smooth(), scale, s);
+            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+            return loss;
+        });
+        return reduced(o.reduction(), total, rows, rows);
+    }
+
+    // ============================================================================ element losses
+
+    /** Runs an element kernel over every element in fixed flat chunks; returns the summed loss. */
+    private double overElements(Matrix input, ElementKernels.Kernel kernel, Matrix target, Matrix weight, Matrix third,
+                                LossOutputs out, double scale) {
+        long n = input.size();
+        Matrix grad = out.gradientTarget(input);
+        long per = Chunks.TARGET_ELEMENTS;
+        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> ElementKernels.range(kernel, input, target, weight, third,
+                grad, out.losses(), chunk * per, Math.min(n, (chunk + 1) * per), (float) scale, s));
+    }
+
+    @Override
+    public double pointwise(PointwiseLoss loss, Matrix input, Matrix target, Matrix weight, LossOutputs out) {
+        long n = input.size();
+        double scale = scaleOf(loss.reduction(), n, input.rows());
+        double total = overElements(input, ElementKernels.of(loss), target, weight, null, out, scale);
+        return reduced(loss.reduction(), total, n, input.rows());
+    }
+
+    @Override
+    public double klDiv(Matrix input, Matrix target, KlDivOptions o, LossOutputs out) {
+        long n = input.size();
+        double scale = scaleOf(o.reduction(), n, input.rows());
+        double total = overElements(input, ElementKernels.klDiv(o), target, null, null, out, scale);
+        return reduced(o.reduction(), total, n, input.rows());
+    }
+
+    @Override
+    public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions o, LossOutputs out) {
+        long n = input.size();
+        double scale = scaleOf(o.reduction(), n, input.rows());
+        double total = overElements(input, ElementKernels.gaussianNll(o), target, null, variance, out, scale);
+        return reduced(o.reduction(), total, n, input.rows());
+    }
+
+    @Override
+    public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
+        long n = parameters.size();
+        // value = strength (l1Share sum|w| + (1 - l1Share) 0.5 sum w^2); gradient strength (l1Share sign w + (1 - l1Share) w)
+        double l1Share = switch (penalty) {
+            case Penalty.L1 p -> 1;
+            case Penalty.L2 p -> 0;
+            case Penalty.ElasticNet p -> p.l1Ratio();
+        };
+        double strength = switch (penalty) {
+            case Penalty.L1 p -> p.strength();
+            case Penalty.L2 p -> p.strength();
+            case Penalty.ElasticNet p -> p.strength();
+        };
+        LossOutputs out = gradient == null ? LossOutputs.none() : LossOutputs.withGradient(gradient);
+        double total = overElements(parameters, ElementKernels.penalty(l1Share), null, null, null, out, strength);
+        return strength * total;
+    }
+
+    // ============================================================================ reductions
+
+    @Override
+    public double reduce(ReduceOp op, Matrix x) {
+        return Reductions.whole(op, x, chunks);
+    }
+
+    @Override
+    public void reduceRows(ReduceOp op, Matrix x, Matrix out) {
+        overRows(x, (r, s) -> {
+            out.setFloat(r, (float) Reductions.row(op, x, r, s));
+            return 0;
+        });
+    }
+
+    @Override
+    public long argmax(Matrix x) {
+        return Reductions.argmax(x, chunks.scratch());
+    }
+
+    @Override
+    public void argmaxRows(Matrix x, Matrix out) {
+        overRows(x, (r, s) -> {
+            out.setInt(r, SoftmaxRows.argmax(x, r, SoftmaxRows.rawMax(x, r, s), s));
+            return 0;
+        });
+    }
+
+    @Override
+    public double dot(Matrix a, Matrix b) {
+        return Reductions.dot(a, b, chunks);
+    }
+}

@@ -1,0 +1,127 @@
+package org.losskit.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+
+import org.junit.jupiter.api.Test;
+import org.losskit.CrossEntropyOptions;
+import org.losskit.ErrorBound;
+import org.losskit.LossOutputs;
+import org.losskit.Matrix;
+import org.losskit.Op;
+import org.losskit.PointwiseLoss;
+import org.losskit.ReduceOp;
+import org.losskit.Reduction;
+
+/** The edge inputs of DESIGN.md behave on the cpu backend as the reference documents them. */
+class EdgeInputTest extends EngineTestBase {
+    private static final ErrorBound CE = Op.CROSS_ENTROPY.float32Bound();
+
+    /** One row per edge case, each long enough for vector loops and a scalar tail. */
+    private static float[][] edgeRows(int classes) {
+        float[][] rows = new float[8][classes];
+        for (int c = 0; c < classes; c++) {
+            rows[0][c] = c % 3 == 0 ? Float.NEGATIVE_INFINITY : (float) Math.sin(c); // masked vocabulary
+            rows[1][c] = Float.NEGATIVE_INFINITY; // no distribution
+            rows[2][c] = (float) Math.cos(c);
+            rows[3][c] = (float) Math.cos(c);
+            // One huge logit: with several tied at 1e30 the reference's p = exp(z - lse) gives each p = 1 (lse rounds
+            // to 1e30 in double), where the kernels' exp(z - m) / S gives the right 1/k; reported, not tested.
+            rows[4][c] = c == 3 ? 1e30f : -1e30f;
+            rows[5][c] = Float.MIN_VALUE * (c % 7); // subnormals
+            rows[6][c] = c % 5 == 0 ? -0f : 0.5f;
+            rows[7][c] = (float) Math.sin(c) * 40; // ignored row
+        }
+        rows[2][classes / 2] = Float.NaN;
+        rows[3][classes - 1] = Float.POSITIVE_INFINITY;
+        return rows;
+    }
+
+    @Test
+    void crossEntropyEdgeRows() {
+        for (int classes : new int[] {VectorShapes.lanes() * 2 + 3, 4099}) {
+            float[][] edge = edgeRows(classes);
+            int rows = edge.length;
+            float[] logits = new float[rows * classes];
+            for (int r = 0; r < rows; r++) System.arraycopy(edge[r], 0, logits, r * classes, classes);
+            int[] targets = {1, 0, 0, 0, 1, 2, 3, CrossEntropyOptions.DEFAULT_IGNORE_INDEX};
+            for (Reduction reduction : Reduction.values()) {
+                CrossEntropyOptions o = CrossEntropyOptions.defaults().reduction(reduction);
+                // Row by row, so that the NaN rows do not hide the finite ones in the reduced value.
+                for (int r = 0; r < rows; r++) {
+                    Matrix row = Matrix.of(Arrays.copyOfRange(logits, r * classes, (r + 1) * classes), 1, classes);
+                    Matrix target = Matrix.vector(new int[] {targets[r]});
+                    CrossEntropyDifferentialTest.compare(new CrossEntropyDifferentialTest.Case(1, classes, false, false, 0, 0, 0,
+                            reduction), row, new int[] {targets[r]}, o, false);
+                    double value = cpu.crossEntropy(row, target, o, LossOutputs.none());
+                    Agreement.loss("row " + r + " " + reduction, CE, value, reference.crossEntropy(row, target, o, LossOutputs.none()));
+                }
+            }
+        }
+    }
+
+    @Test
+    void allRowsIgnored() {
+        float[] logits = new float[3 * 40];
+        int[] targets = {-100, -100, -100};
+        float[] grad = new float[logits.length];
+        Arrays.fill(grad, 7f);
+        double mean = cpu.crossEntropy(Matrix.of(logits, 3, 40), Matrix.vector(targets), CrossEntropyOptions.defaults(),
+                LossOutputs.withGradient(Matrix.of(grad, 3, 40)));
+        assertTrue(Double.isNaN(mean), "mean over no rows is NaN, as PyTorch");
+        for (float g : grad) assertEquals(0f, g, "ignored rows get gradient 0");
+        double zero = cpu.crossEntropy(Matrix.of(logits, 3, 40), Matrix.vector(targets),
+                CrossEntropyOptions.defaults().allIgnoredMeanIsZero(true), LossOutputs.none());
+        assertEquals(0.0, zero, "allIgnoredMeanIsZero");
+        assertEquals(0.0, cpu.crossEntropy(Matrix.of(logits, 3, 40), Matrix.vector(targets),
+                CrossEntropyOptions.defaults().reduction(Reduction.SUM), LossOutputs.none()));
+    }
+
+    @Test
+    void reductionsOfSpecialValues() {
+        int n = 3 * VectorShapes.lanes() + 5;
+        for (float special : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e30f, -1e30f, Float.MIN_VALUE, -0f}) {
+            for (int at : new int[] {0, n / 2, n - 1}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = (float) Math.sin(i);
+                x[at] = special;
+                Matrix m = Matrix.vector(x);
+                for (ReduceOp op : ReduceOp.values()) {
+                    Agreement.loss(op + " with " + special + " at " + at, Op.REDUCTION.float32Bound(), cpu.reduce(op, m), reference.reduce(op, m));
+                }
+                assertEquals(reference.argmax(m), cpu.argmax(m), "argmax with " + special + " at " + at);
+            }
+        }
+        float[] allNegativeInfinity = new float[n];
+        Arrays.fill(allNegativeInfinity, Float.NEGATIVE_INFINITY);
+        assertEquals(Double.NEGATIVE_INFINITY, cpu.reduce(ReduceOp.LOGSUMEXP, Matrix.vector(allNegativeInfinity)));
+        assertEquals(-1, cpu.argmax(Matrix.vector(new float[0])));
+    }
+
+    @Test
+    void bceWithLogitsOfLargeAndSpecialLogits() {
+        int n = 2 * VectorShapes.lanes() + 3;
+        float[] specials = {1e30f, -1e30f, 80f, -80f, Float.MIN_VALUE, -0f, Float.NaN};
+        for (float special : specials) {
+            float[] x = new float[n];
+            float[] t = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = i % 2 == 0 ? special : (float) Math.sin(i);
+                t[i] = (i % 3) / 2f;
+            }
+            PointwiseLoss.BceWithLogits bce = new PointwiseLoss.BceWithLogits(Reduction.NONE);
+            float[] lossesCpu = new float[n];
+            float[] lossesRef = new float[n];
+            float[] gradCpu = new float[n];
+            float[] gradRef = new float[n];
+            cpu.pointwise(bce, Matrix.vector(x), Matrix.vector(t), null,
+                    LossOutputs.withGradient(Matrix.vector(gradCpu)).losses(Matrix.vector(lossesCpu)));
+            reference.pointwise(bce, Matrix.vector(x), Matrix.vector(t), null,
+                    LossOutputs.withGradient(Matrix.vector(gradRef)).losses(Matrix.vector(lossesRef)));
+            Agreement.losses("bce losses at " + special, Op.BCE_WITH_LOGITS.float32Bound(), lossesCpu, lossesRef);
+            Agreement.gradient("bce gradient at " + special, Op.BCE_WITH_LOGITS.float32Bound(), gradCpu, gradRef);
+        }
+    }
+}
