@@ -67,7 +67,7 @@ public final class ReferenceBackend implements LossBackend {
         }
 
         /**
-         * softcap: z = c tanh(x / c). Softmax: m = max z, lse = m + log sum exp(z - m), p = exp(z - lse).
+         * softcap: z = c tanh(x / c). Softmax: m = max z, S = sum exp(z - m), lse = m + log S, p = exp(z - m) / S.
          * A row of only -inf has lse = -inf and p = NaN (no distribution), as PyTorch.
          */
         void compute(Matrix x, int r, double softcap) {
@@ -91,7 +91,9 @@ public final class ReferenceBackend implements LossBackend {
             max = m;
             sumExp = sum.value();
             lse = m == Double.NEGATIVE_INFINITY ? m : m + Math.log(sumExp);
-            for (int c = 0; c < classes; c++) p[c] = Math.exp(z[c] - lse);
+            // p = exp(z - m) / S rather than exp(z - lse): with several tied logits near 1e30, lse rounds to m and
+            // exp(z - lse) would give each of them probability 1.
+            for (int c = 0; c < classes; c++) p[c] = Math.exp(z[c] - m) / sumExp;
         }
 
         /**
@@ -497,10 +499,12 @@ public final class ReferenceBackend implements LossBackend {
                 set(result, value, slope);
             }
             case PointwiseLoss.BceWithLogits b -> {
-                // loss = (1 - t) x + (1 + (pw - 1) t) softplus(-x); slope = s (1 + (pw - 1) t) - pw t
+                // loss = (1 - t) x + (1 + (pw - 1) t) softplus(-x). With x = softplus(x) - softplus(-x) this is
+                // (1 - t) softplus(x) + pw t softplus(-x): two terms >= 0, no cancellation, and the exact limits at
+                // x = +-inf (0 or +inf) instead of inf - inf. slope = s (1 + (pw - 1) t) - pw t.
                 double pw = b.posWeightOf(col);
                 double k = 1 + (pw - 1) * t;
-                set(result, (1 - t) * x + k * softplusOfNegative(x), sigmoid(x) * k - pw * t);
+                set(result, weighted(1 - t, softplus(x)) + weighted(pw * t, softplus(-x)), sigmoid(x) * k - pw * t);
             }
             case PointwiseLoss.SigmoidFocal f -> sigmoidFocal(f, x, t, result);
         }
@@ -513,7 +517,7 @@ public final class ReferenceBackend implements LossBackend {
      */
     private static void sigmoidFocal(PointwiseLoss.SigmoidFocal f, double x, double t, double[] result) {
         double p = sigmoid(x);
-        double ce = (1 - t) * x + softplusOfNegative(x);
+        double ce = weighted(1 - t, softplus(x)) + weighted(t, softplus(-x)); // BCE(x, t), as in BceWithLogits
         double oneMinusPt = 1 - (p * t + (1 - p) * (1 - t));
         double g = f.gamma();
         double modulator = Math.pow(oneMinusPt, g);
@@ -687,9 +691,14 @@ public final class ReferenceBackend implements LossBackend {
         return e / (1 + e);
     }
 
-    /** softplus(-x) = log(1 + exp(-x)) = log1p(exp(-|x|)) + max(-x, 0), stable for any x. */
-    static double softplusOfNegative(double x) {
-        return Math.log1p(Math.exp(-Math.abs(x))) + Math.max(-x, 0);
+    /** softplus(x) = log(1 + exp(x)) = log1p(exp(-|x|)) + max(x, 0), stable for any x. */
+    static double softplus(double x) {
+        return Math.log1p(Math.exp(-Math.abs(x))) + Math.max(x, 0);
+    }
+
+    /** coefficient * term, where a zero coefficient gives 0 even for an infinite term (0 * inf is a limit here). */
+    private static double weighted(double coefficient, double term) {
+        return coefficient == 0 ? 0 : coefficient * term;
     }
 
     private static void set(double[] result, double value, double slope) {

@@ -125,4 +125,38 @@ class SettledSemanticsTest {
         ENGINE.pointwise(new PointwiseLoss.L1(Reduction.SUM), Matrix.vector(x), Matrix.vector(x), null, LossOutputs.withGradient(Matrix.vector(gradient)));
         assertArrayEquals(new float[2], gradient, 0f, "L1 gradient at d = 0 (either sign of zero)");
     }
+
+    /**
+     * BCE-with-logits at infinite logits takes its limits: log(1 + e^-x) -> 0 as x -> +inf, so a logit of -inf with
+     * target 0 costs 0 and with target 1 costs +inf (and mirrored for +inf). The textbook form (1 - t) x + softplus(-x)
+     * would give inf - inf = NaN there; the slope s k - pw t stays finite.
+     */
+    @Test
+    void bceWithLogitsAtInfiniteLogitsTakesItsLimits() {
+        float inf = Float.POSITIVE_INFINITY;
+        float[] x = {-inf, -inf, inf, inf};
+        float[] t = {0, 1, 0, 1};
+        float[] losses = new float[4];
+        float[] gradient = new float[4];
+        ENGINE.pointwise(new PointwiseLoss.BceWithLogits(Reduction.NONE), Matrix.vector(x), Matrix.vector(t), null,
+                LossOutputs.withGradient(Matrix.vector(gradient)).losses(Matrix.vector(losses)));
+        assertArrayEquals(new float[] {0, inf, inf, 0}, losses, "BCE losses at -inf/+inf logits");
+        assertArrayEquals(new float[] {0, -1, 1, 0}, gradient, "BCE slopes s - t at -inf/+inf logits");
+    }
+
+    /**
+     * Tied logits far from zero: with three logits at 1e30 the softmax gives each 1/3 (lse = 1e30 + log 3 rounds to
+     * 1e30 in double, so p must come from exp(z - m) / S, not exp(z - lse), which would give each probability 1).
+     */
+    @Test
+    void tiedHugeLogitsShareTheProbability() {
+        float[] logits = {1e30f, 1e30f, 1e30f, 0f};
+        float[] gradient = new float[4];
+        float[] probability = new float[1];
+        double loss = ENGINE.crossEntropy(Matrix.of(logits, 1, 4), Matrix.vector(new int[] {0}), CrossEntropyOptions.defaults(),
+                LossOutputs.withGradient(Matrix.of(gradient, 1, 4)).targetProbability(Matrix.vector(probability)));
+        assertEquals(Math.log(3), loss, 1e-12, "loss of a target tied with two other logits");
+        assertEquals(1 / 3f, probability[0], 1e-7, "target probability");
+        assertArrayEquals(new float[] {1 / 3f - 1, 1 / 3f, 1 / 3f, 0}, gradient, 1e-7f, "gradient p - onehot");
+    }
 }
