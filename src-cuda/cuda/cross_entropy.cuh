@@ -22,11 +22,12 @@ struct CallStatus {
 };
 #define LK_NO_BAD_TARGET 0xffffffffffffffffull
 
-// Checks every class-index target (in [0, classes) or equal to ignoreIndex) and sums the target-class weights of
-// the rows not ignored. One block, so the sums run in a fixed order (deterministic, no float atomics); the first
-// bad row wins through an integer atomicMin on (row, value) packed with the row in the high bits.
-extern "C" __global__ void lk_ce_check_targets(const int* targets, int rows, int classes, int ignoreIndex,
-                                               const float* classWeights, CallStatus* status) {
+// Checks every class-index target (in [0, classes), or equal to ignoreIndex when hasIgnoreIndex is set) and sums
+// the target-class weights of the rows not ignored. One block, so the sums run in a fixed order (deterministic, no
+// float atomics); the first bad row wins through an integer atomicMin on (row, value) packed with the row in the
+// high bits. Used by every loss with class-index targets (cross-entropy, NLL, softmax focal).
+extern "C" __global__ void lk_ce_check_targets(const int* targets, int rows, int classes, int hasIgnoreIndex,
+                                               int ignoreIndex, const float* classWeights, CallStatus* status) {
     __shared__ unsigned long long firstBad;
     __shared__ double scratch[LK_MAX_WARPS];
     if (threadIdx.x == 0) firstBad = LK_NO_BAD_TARGET;
@@ -34,7 +35,7 @@ extern "C" __global__ void lk_ce_check_targets(const int* targets, int rows, int
     double weightSum = 0.0, counted = 0.0;
     for (int r = threadIdx.x; r < rows; r += blockDim.x) {
         int t = targets[r];
-        if (t == ignoreIndex) continue;
+        if (hasIgnoreIndex && t == ignoreIndex) continue;
         if (t < 0 || t >= classes) {
             atomicMin(&firstBad, ((unsigned long long)(unsigned)r << 32) | (unsigned)t);
             continue;

@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.IntFunction;
 
@@ -32,6 +34,8 @@ import org.losskit.ReduceOp;
 import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 /**
  * Runs every op of the catalogue on the engine under test and on the reference backend, with the same inputs,
  * and compares the returned values, gradients, per-row or per-element losses and diagnostics within the op's
@@ -44,7 +48,9 @@ import org.losskit.SoftmaxFocalOptions;
  * ignored. A failure names the op, shape, options, index and both values.
  *
  * <p>A backend module subclasses this with {@link #engineUnderTest()} built with
- * {@code fallbackToReference(false)}, so that nothing silently runs on the reference.
+ * {@code fallbackToReference(false)}, so that nothing silently runs on the reference. A backend that does not
+ * implement every op names the ones it does in {@link #opsUnderTest()}; the tests of the others are skipped, each
+ * with a message naming the op.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class DifferentialTestBase {
@@ -59,6 +65,21 @@ public abstract class DifferentialTestBase {
     /** The bound the engine under test documents for {@code op}. */
     protected ErrorBound bound(Op op) {
         return op.float32Bound();
+    }
+
+    /**
+     * The ops the engine under test implements (default: every op). A test that needs another op is skipped
+     * (reported as skipped, with the op), never run on a fallback.
+     */
+    protected Set<Op> opsUnderTest() {
+        return EnumSet.allOf(Op.class);
+    }
+
+    /** Skips the calling test unless the engine under test implements every one of {@code ops}. */
+    private void assumeImplemented(Op... ops) {
+        for (Op op : ops) {
+            assumeTrue(opsUnderTest().contains(op), () -> underTest + " does not implement " + op + ": skipped");
+        }
     }
 
     /** Float lanes of the backend's preferred vector species; the CPU backend overrides this. */
@@ -105,6 +126,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy: every combination of weights, ignore, smoothing, z-loss, softcap and reduction at every size")
     void crossEntropyEveryOptionCombination() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -129,6 +151,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy: an ignore index inside [0, classes) ignores that class's rows")
     void crossEntropyIgnoreIndexInsideTheClassRange() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             if (cols < 2) continue;
@@ -148,6 +171,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropyProbs: every combination of weights, smoothing, z-loss, softcap and reduction at every size")
     void crossEntropyProbsEveryOptionCombination() {
+        assumeImplemented(Op.CROSS_ENTROPY_PROBS);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -167,6 +191,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy: bf16 and fp16 logits at every size")
     void crossEntropyHalfPrecisionLogits() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -189,6 +214,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy and crossEntropyProbs: the in-place gradient equals the reference's separate gradient")
     void crossEntropyGradientInPlace() {
+        assumeImplemented(Op.CROSS_ENTROPY, Op.CROSS_ENTROPY_PROBS);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -211,6 +237,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy: strided views with an offset, heap and native memory segments")
     void crossEntropyOnStridedAndSegmentViews() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             int rows = cols >= 30_000 ? 2 : 5;
@@ -239,6 +266,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("crossEntropy: edge rows (-inf masks, all -inf, +-1e30, subnormals, NaN, ignored) and all rows ignored")
     void crossEntropyEdgeRows() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             int rows = 7;
@@ -276,6 +304,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("perplexity at every size")
     void perplexity() {
+        assumeImplemented(Op.CROSS_ENTROPY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -295,6 +324,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("nll: weights x ignore x reduction at every size")
     void nll() {
+        assumeImplemented(Op.NLL);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -318,6 +348,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("softmaxFocal: gamma x alpha x reduction at every size")
     void softmaxFocal() {
+        assumeImplemented(Op.SOFTMAX_FOCAL);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -342,6 +373,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("multiMargin: p x margin x weights x reduction at every size")
     void multiMargin() {
+        assumeImplemented(Op.MULTI_MARGIN);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -368,6 +400,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("klDiv: logTarget x reduction (with batchmean) at every size")
     void klDiv() {
+        assumeImplemented(Op.KL_DIV);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -392,6 +425,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("dice: smooth x reduction at every size")
     void dice() {
+        assumeImplemented(Op.DICE);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -415,6 +449,8 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("every element loss, with and without per-element weights, every reduction, at every size")
     void elementLosses() {
+        assumeImplemented(Op.MSE, Op.L1, Op.SMOOTH_L1, Op.HUBER, Op.LOG_COSH, Op.QUANTILE, Op.HINGE, Op.SQUARED_HINGE,
+                Op.POISSON_NLL, Op.BCE_WITH_LOGITS, Op.SIGMOID_FOCAL);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -471,6 +507,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("gaussianNll: full x reduction at every size, variances below eps included")
     void gaussianNll() {
+        assumeImplemented(Op.GAUSSIAN_NLL);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -494,6 +531,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("penalties: L1, L2 and elastic net at every size")
     void penalties() {
+        assumeImplemented(Op.PENALTY);
         Discrepancies d = new Discrepancies();
         for (int cols : columnCounts()) {
             for (int rows : rowCounts(cols)) {
@@ -514,6 +552,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("reductions: every ReduceOp whole-array and per row, argmax, dot at every size")
     void reductions() {
+        assumeImplemented(Op.REDUCTION);
         Discrepancies d = new Discrepancies();
         ErrorBound bound = bound(Op.REDUCTION);
         for (int cols : columnCounts()) {
@@ -561,6 +600,7 @@ public abstract class DifferentialTestBase {
     @Test
     @DisplayName("16 threads sharing the engine get the same bits as one thread")
     void sameResultsAcrossThreads() throws InterruptedException {
+        assumeImplemented(Op.CROSS_ENTROPY, Op.BCE_WITH_LOGITS, Op.REDUCTION); // ConcurrencyCheck's workloads
         ConcurrencyCheck.assertSameAcrossThreads(underTest, 16, 40);
     }
 

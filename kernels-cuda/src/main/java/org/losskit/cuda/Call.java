@@ -2,8 +2,13 @@ package org.losskit.cuda;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
 import jcuda.driver.JCudaDriver;
+
+import org.losskit.ElementType;
+import org.losskit.Matrix;
 
 /**
  * One backend call from planning to results: the operands' staging plan, the scratch region (status and
@@ -21,11 +26,26 @@ final class Call implements AutoCloseable {
     private long scratchOffset = -1;
     private long splitOffset;
     private int partialCount;
+    private final List<WeightCache.Lease> leases = new ArrayList<>();
+    private boolean finished;
 
     Call(CudaBackend backend, CallSlot slot) {
         this.backend = backend;
         this.slot = slot;
         this.staging = new HostStaging(backend::deviceAddressOf);
+    }
+
+    /**
+     * A host weight vector of the options (class weights, alpha, pos_weight) as dense float32 on the device, absent
+     * when null. Device-resident calls take the backend's cached copy (leased until this call is closed); host
+     * calls copy it up with their other operands.
+     */
+    DeviceOperand weights(Matrix values, boolean deviceResident) {
+        if (values == null) return DeviceOperand.ABSENT;
+        if (!deviceResident) return staging.hostFloats(values);
+        WeightCache.Lease lease = backend.weightCache().acquire(values);
+        leases.add(lease);
+        return DeviceOperand.device(lease.address(), ElementType.FLOAT32, values.size());
     }
 
     /** Reserves the status block, {@code partials} partials and {@code splitBytes} of split-row state. */
@@ -79,6 +99,7 @@ final class Call implements AutoCloseable {
         slot.deviceToHost(scratchOffset, CallStatus.BYTES + 16L * partialCount);
         staging.download(slot);
         slot.synchronize();
+        finished = true;
     }
 
     CallStatus status() {
@@ -99,8 +120,20 @@ final class Call implements AutoCloseable {
         staging.deliver(pinned);
     }
 
+    /** Returns the weight leases (after the kernels that read them are done) and the slot. */
     @Override
     public void close() {
-        backend.release(slot);
+        try {
+            if (!finished && !leases.isEmpty()) {
+                try {
+                    slot.synchronize(); // a launch failed midway: earlier kernels may still read the leased weights
+                } catch (RuntimeException ignored) {
+                    // the call's own exception is already on its way; the slot's stream is what it is
+                }
+            }
+            for (WeightCache.Lease lease : leases) lease.close();
+        } finally {
+            backend.release(slot);
+        }
     }
 }

@@ -20,12 +20,15 @@ record CallStatus(long badTarget, double targetWeightSum, double counted) {
                 status.get(ValueLayout.JAVA_DOUBLE, 16));
     }
 
-    /** Throws the exception CallChecks throws for a bad host target, naming the row and value, if the kernel found one. */
-    void throwIfBadTarget(int classes, int ignoreIndex) {
+    /**
+     * Throws the exception CallChecks throws for a bad host target, naming the row and value, if the kernel found
+     * one; {@code ignoreIndex} is null for losses without one (softmax focal).
+     */
+    void throwIfBadTarget(int classes, Integer ignoreIndex) {
         if (badTarget == NO_BAD_TARGET) return;
         int row = (int) (badTarget >>> 32);
         int value = (int) badTarget;
-        throw new IllegalArgumentException("targets[" + row + "] = " + value + " is out of range [0, " + classes
-                + ") and is not ignoreIndex (" + ignoreIndex + ") (row " + row + ", found on the device)");
+        throw new IllegalArgumentException("targets[" + row + "] = " + value + " is out of range [0, " + classes + ")"
+                + (ignoreIndex == null ? "" : " and is not ignoreIndex (" + ignoreIndex + ")") + " (row " + row + ", found on the device)");
     }
 }

@@ -39,7 +39,7 @@ import org.losskit.spi.LossBackend;
 final class CudaBackend implements LossBackend {
     /** The ops with kernels; every other op runs on the engine's next backend. */
     static final Set<Op> SUPPORTED = EnumSet.of(Op.CROSS_ENTROPY, Op.CROSS_ENTROPY_PROBS, Op.BCE_WITH_LOGITS,
-            Op.SIGMOID_FOCAL, Op.DICE, Op.MSE, Op.L1, Op.SMOOTH_L1, Op.HUBER, Op.LOG_COSH, Op.QUANTILE, Op.HINGE,
+            Op.SIGMOID_FOCAL, Op.SOFTMAX_FOCAL, Op.NLL, Op.DICE, Op.MSE, Op.L1, Op.SMOOTH_L1, Op.HUBER, Op.LOG_COSH, Op.QUANTILE, Op.HINGE,
             Op.SQUARED_HINGE, Op.POISSON_NLL, Op.REDUCTION);
 
     /** Gradient scale modes of the cross-entropy kernels (LK_SCALE_* in common.cuh). */
@@ -58,6 +58,7 @@ final class CudaBackend implements LossBackend {
     private final ArrayBlockingQueue<CallSlot> idleSlots;
     private final AtomicInteger slotCount = new AtomicInteger();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final WeightCache weightCache;
     private boolean closed;
 
     private CudaBackend(CudaContext context, CUmodule module, Map<Kernel, CUfunction> functions, PtxModule ptx,
@@ -69,6 +70,35 @@ final class CudaBackend implements LossBackend {
         this.crossover = HostCrossover.threshold(settings);
         this.maxSlots = Math.clamp(settings.parallelism(), 2, 16);
         this.idleSlots = new ArrayBlockingQueue<>(maxSlots);
+        this.weightCache = new WeightCache(WeightCache.DEFAULT_CAPACITY, this::uploadWeights);
+    }
+
+    /** A device copy of a host weight vector, as dense float32 (the weight cache's upload). */
+    private WeightCache.DeviceCopy uploadWeights(Matrix weights) {
+        float[] values = new float[Math.toIntExact(weights.size())];
+        for (int i = 0; i < values.length; i++) values[i] = weights.getFloat(i);
+        DeviceBuffer buffer = DeviceBuffer.allocateIn(context, 4L * Math.max(1, values.length));
+        try {
+            buffer.copyFrom(values);
+        } catch (RuntimeException e) {
+            buffer.close();
+            throw e;
+        }
+        return new WeightCache.DeviceCopy() {
+            @Override
+            public long address() {
+                return buffer.address();
+            }
+
+            @Override
+            public void close() {
+                buffer.close();
+            }
+        };
+    }
+
+    WeightCache weightCache() {
+        return weightCache;
     }
 
     /** Retains the device's context, loads the module and looks up every kernel; frees what it took on failure. */
@@ -219,7 +249,7 @@ final class CudaBackend implements LossBackend {
             DeviceOperand x = staging.input(logits, "logits");
             DeviceOperand indexTargets = probs ? DeviceOperand.ABSENT : staging.indexVector(targets, "targets");
             DeviceOperand probTargets = probs ? staging.input(targets, "targetProbs") : DeviceOperand.ABSENT;
-            DeviceOperand weights = staging.hostFloats(o.classWeights());
+            DeviceOperand weights = call.weights(o.classWeights(), logits.isOnDevice());
             DeviceOperand gradient = out.isGradientInPlace() ? staging.inPlace(x, logits) : staging.output(out.gradient(), "gradient");
             DeviceOperand losses = staging.flatOutput(out.losses(), rows, "losses");
             DeviceOperand lse = staging.flatOutput(out.logSumExp(), rows, "logSumExp");
@@ -231,7 +261,7 @@ final class CudaBackend implements LossBackend {
             call.start();
             if (!probs) {
                 call.launch(Kernel.CE_CHECK_TARGETS, 1, 1, LaunchPlan.CHECK_THREADS, checkTargetsArgs(call.address(indexTargets),
-                        rows, cols, o.ignoreIndex(), call.address(weights), call.statusAddress()));
+                        rows, cols, true, o.ignoreIndex(), call.address(weights), call.statusAddress()));
             }
             KernelArgs args = crossEntropyArgs(call.address(x), x.typeCode(), x.rowStride(), rows, cols,
                     call.address(indexTargets), call.address(probTargets), probTargets.typeCode(), probTargets.rowStride(),
@@ -264,9 +294,11 @@ final class CudaBackend implements LossBackend {
         });
     }
 
-    static KernelArgs checkTargetsArgs(long targets, int rows, int classes, int ignoreIndex, long classWeights, long status) {
-        return new KernelArgs().pointer(targets).i32(rows).i32(classes).i32(ignoreIndex).pointer(classWeights).pointer(status)
-                .checkAgainst(Kernel.CE_CHECK_TARGETS);
+    /** lk_ce_check_targets: every class-index target checked (and sum w_y taken) before the loss kernels run. */
+    static KernelArgs checkTargetsArgs(long targets, int rows, int classes, boolean hasIgnoreIndex, int ignoreIndex,
+                                       long classWeights, long status) {
+        return new KernelArgs().pointer(targets).i32(rows).i32(classes).i32(hasIgnoreIndex ? 1 : 0).i32(ignoreIndex)
+                .pointer(classWeights).pointer(status).checkAgainst(Kernel.CE_CHECK_TARGETS);
     }
 
     /** The parameters of every lk_ce_* kernel, in the order of LK_CE_PARAMS (cross_entropy.cuh). */
@@ -282,6 +314,92 @@ final class CudaBackend implements LossBackend {
                 .pointer(gradient).i64(gradientStride).pointer(losses).pointer(lse).pointer(maxLogit).pointer(argmax)
                 .pointer(targetProbability).pointer(entropy).pointer(status).pointer(partials).i32(splits).pointer(splitStates)
                 .checkAgainst(Kernel.CE_INDEX_WARP);
+    }
+
+    // ------------------------------------------------------------------------------------------ NLL, softmax focal
+
+    @Override
+    public double nll(Matrix logProbs, Matrix targets, NllOptions o, LossOutputs out) {
+        int rows = logProbs.rows();
+        int cols = logProbs.cols();
+        Reduction reduction = o.reduction();
+        if (rows == 0) return reduction == Reduction.MEAN && !o.allIgnoredMeanIsZero() ? Double.NaN : 0;
+        // Without a gradient the kernel needs one worker per row (the gather), not one per column.
+        LaunchPlan plan = LaunchPlan.forElements(rows, out.gradientTarget(logProbs) == null ? 1 : cols);
+        // MEAN divides by sum w_y over rows not ignored, which the target check sums on the device.
+        int scaleMode = reduction == Reduction.MEAN ? SCALE_BY_TARGET_WEIGHT : SCALE_FIXED;
+        float scale = (float) reductionScale(reduction, rows, rows);
+        return call(call -> {
+            HostStaging staging = call.staging;
+            DeviceOperand x = staging.input(logProbs, "logProbs");
+            DeviceOperand t = staging.indexVector(targets, "targets");
+            DeviceOperand weights = call.weights(o.classWeights(), logProbs.isOnDevice());
+            DeviceOperand gradient = out.isGradientInPlace() ? staging.inPlace(x, logProbs) : staging.output(out.gradient(), "gradient");
+            DeviceOperand losses = staging.flatOutput(out.losses(), rows, "losses");
+            call.scratch(plan.partialCount(), 0);
+            call.start();
+            call.launch(Kernel.CE_CHECK_TARGETS, 1, 1, LaunchPlan.CHECK_THREADS, checkTargetsArgs(call.address(t), rows, cols,
+                    true, o.ignoreIndex(), call.address(weights), call.statusAddress()));
+            call.launch(Kernel.NLL, plan.gridX(), plan.gridY(), plan.blockThreads(), nllArgs(call.address(x), x.typeCode(),
+                    x.rowStride(), rows, cols, call.address(t), call.address(weights), o.ignoreIndex(), scaleMode, scale,
+                    call.address(gradient), gradient.rowStride(), call.address(losses), call.statusAddress(), call.partialsAddress()));
+            call.finish();
+            CallStatus status = call.status();
+            status.throwIfBadTarget(cols, o.ignoreIndex());
+            call.deliver();
+            double total = Partials.sum(call.partials(), call.partialCount());
+            if (reduction != Reduction.MEAN) return total;
+            return status.counted() == 0 && o.allIgnoredMeanIsZero() ? 0 : total / status.targetWeightSum();
+        });
+    }
+
+    /** The parameters of lk_nll (nll.cuh), in order. */
+    static KernelArgs nllArgs(long logProbs, int logProbsType, long logProbsStride, int rows, int cols, long targets,
+                              long classWeights, int ignoreIndex, int scaleMode, float scale, long gradient,
+                              long gradientStride, long losses, long status, long partials) {
+        return new KernelArgs().pointer(logProbs).i32(logProbsType).i64(logProbsStride).i32(rows).i32(cols)
+                .pointer(targets).pointer(classWeights).i32(ignoreIndex).i32(scaleMode).f32(scale).pointer(gradient)
+                .i64(gradientStride).pointer(losses).pointer(status).pointer(partials).checkAgainst(Kernel.NLL);
+    }
+
+    @Override
+    public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
+        int rows = logits.rows();
+        int cols = logits.cols();
+        if (rows == 0) return reduce(o.reduction(), 0, rows, rows);
+        LaunchPlan plan = LaunchPlan.forRows(rows, cols, context.multiprocessors, false);
+        float scale = (float) reductionScale(o.reduction(), rows, rows);
+        double total = call(call -> {
+            HostStaging staging = call.staging;
+            DeviceOperand x = staging.input(logits, "logits");
+            DeviceOperand t = staging.indexVector(targets, "targets");
+            DeviceOperand alpha = call.weights(o.alpha(), logits.isOnDevice());
+            DeviceOperand gradient = out.isGradientInPlace() ? staging.inPlace(x, logits) : staging.output(out.gradient(), "gradient");
+            DeviceOperand losses = staging.flatOutput(out.losses(), rows, "losses");
+            call.scratch(plan.partialCount(), 0);
+            call.start();
+            // Softmax focal targets have no ignore index: every target must be a class.
+            call.launch(Kernel.CE_CHECK_TARGETS, 1, 1, LaunchPlan.CHECK_THREADS, checkTargetsArgs(call.address(t), rows, cols,
+                    false, 0, 0, call.statusAddress()));
+            Kernel kernel = plan.shape() == LaunchPlan.Shape.WARP_PER_ROW ? Kernel.SOFTMAX_FOCAL_WARP : Kernel.SOFTMAX_FOCAL_BLOCK;
+            call.launch(kernel, plan.gridX(), 1, plan.blockThreads(), softmaxFocalArgs(call.address(x), x.typeCode(),
+                    x.rowStride(), rows, cols, call.address(t), call.address(alpha), (float) o.gamma(), scale,
+                    call.address(gradient), gradient.rowStride(), call.address(losses), call.statusAddress(), call.partialsAddress()));
+            call.finish();
+            call.status().throwIfBadTarget(cols, null);
+            call.deliver();
+            return Partials.sum(call.partials(), call.partialCount());
+        });
+        return reduce(o.reduction(), total, rows, rows);
+    }
+
+    /** The parameters of lk_softmax_focal_* (LK_FOCAL_PARAMS in softmax_focal.cuh), in order. */
+    static KernelArgs softmaxFocalArgs(long logits, int logitsType, long logitsStride, int rows, int cols, long targets,
+                                       long alpha, float gamma, float scale, long gradient, long gradientStride,
+                                       long losses, long status, long partials) {
+        return new KernelArgs().pointer(logits).i32(logitsType).i64(logitsStride).i32(rows).i32(cols).pointer(targets)
+                .pointer(alpha).f32(gamma).f32(scale).pointer(gradient).i64(gradientStride).pointer(losses)
+                .pointer(status).pointer(partials).checkAgainst(Kernel.SOFTMAX_FOCAL_WARP);
     }
 
     // ------------------------------------------------------------------------------------------ element losses
@@ -300,7 +418,7 @@ final class CudaBackend implements LossBackend {
             DeviceOperand x = staging.input(input, "input");
             DeviceOperand t = staging.input(target, "target");
             DeviceOperand w = staging.input(weight, "weight");
-            DeviceOperand posWeight = staging.hostFloats(kind.posWeight());
+            DeviceOperand posWeight = call.weights(kind.posWeight(), input.isOnDevice());
             DeviceOperand gradient = out.isGradientInPlace() ? staging.inPlace(x, input) : staging.output(out.gradient(), "gradient");
             DeviceOperand losses = staging.flatOutput(out.losses(), n, "losses");
             call.scratch(plan.partialCount(), 0);
@@ -446,16 +564,6 @@ final class CudaBackend implements LossBackend {
     }
 
     @Override
-    public double nll(Matrix logProbs, Matrix targets, NllOptions options, LossOutputs outputs) {
-        throw noKernel(Op.NLL);
-    }
-
-    @Override
-    public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions options, LossOutputs outputs) {
-        throw noKernel(Op.SOFTMAX_FOCAL);
-    }
-
-    @Override
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions options, LossOutputs outputs) {
         throw noKernel(Op.MULTI_MARGIN);
     }
@@ -503,6 +611,11 @@ final class CudaBackend implements LossBackend {
             closed = true;
             context.makeCurrent();
             RuntimeException first = null;
+            try {
+                weightCache.close();
+            } catch (RuntimeException e) {
+                first = e;
+            }
             for (CallSlot slot; (slot = idleSlots.poll()) != null; ) {
                 try {
                     slot.close();

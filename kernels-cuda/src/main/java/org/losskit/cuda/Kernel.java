@@ -13,7 +13,7 @@ import java.util.List;
  * the PTX, so host and device cannot drift apart silently.
  */
 enum Kernel {
-    CE_CHECK_TARGETS("lk_ce_check_targets", List.of(POINTER, I32, I32, I32, POINTER, POINTER)),
+    CE_CHECK_TARGETS("lk_ce_check_targets", List.of(POINTER, I32, I32, I32, I32, POINTER, POINTER)),
     CE_INDEX_WARP("lk_ce_index_warp", Signatures.CROSS_ENTROPY),
     CE_INDEX_BLOCK("lk_ce_index_block", Signatures.CROSS_ENTROPY),
     CE_INDEX_SPLIT_ACCUMULATE("lk_ce_index_split_accumulate", Signatures.CROSS_ENTROPY),
@@ -22,6 +22,10 @@ enum Kernel {
     CE_PROBS_BLOCK("lk_ce_probs_block", Signatures.CROSS_ENTROPY),
     CE_PROBS_SPLIT_ACCUMULATE("lk_ce_probs_split_accumulate", Signatures.CROSS_ENTROPY),
     CE_PROBS_SPLIT_FINISH("lk_ce_probs_split_finish", Signatures.CROSS_ENTROPY),
+    SOFTMAX_FOCAL_WARP("lk_softmax_focal_warp", Signatures.SOFTMAX_FOCAL),
+    SOFTMAX_FOCAL_BLOCK("lk_softmax_focal_block", Signatures.SOFTMAX_FOCAL),
+    NLL("lk_nll", List.of(POINTER, I32, I64, I32, I32, POINTER, POINTER, I32, I32, F32, POINTER, I64, POINTER, POINTER,
+            POINTER)),
     POINTWISE("lk_pointwise", List.of(I32, F32, F32, I32, POINTER, I32, I64, POINTER, I32, I64, POINTER, I32, I64,
             POINTER, I32, I32, POINTER, I64, POINTER, F32, POINTER)),
     DICE_WARP("lk_dice_warp", Signatures.DICE),
@@ -62,6 +66,9 @@ enum Kernel {
                 POINTER, POINTER, POINTER, POINTER, POINTER, POINTER, // losses, lse, max, argmax, target p, entropy
                 POINTER, POINTER, // status, partials
                 I32, POINTER); // splits, split states
+        /** See LK_FOCAL_PARAMS in softmax_focal.cuh. */
+        static final List<ParamType> SOFTMAX_FOCAL = List.of(POINTER, I32, I64, I32, I32, POINTER, POINTER, F32, F32,
+                POINTER, I64, POINTER, POINTER, POINTER);
         /** See LK_DICE_PARAMS in dice.cuh. */
         static final List<ParamType> DICE = List.of(POINTER, I32, I64, POINTER, I32, I64, I32, I32, F32, POINTER, I64,
                 POINTER, F32, POINTER);

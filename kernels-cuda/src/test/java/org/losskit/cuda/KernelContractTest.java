@@ -78,7 +78,10 @@ class KernelContractTest {
     void everyArgumentListMatchesItsKernel() {
         // Each builder checks itself against the kernel's declared parameters (which PtxEntriesTest checks against
         // the PTX); building them with any values proves the order and types.
-        CudaBackend.checkTargetsArgs(1, 2, 3, -100, 0, 4).checkAgainst(Kernel.CE_CHECK_TARGETS);
+        CudaBackend.checkTargetsArgs(1, 2, 3, true, -100, 0, 4).checkAgainst(Kernel.CE_CHECK_TARGETS);
+        CudaBackend.nllArgs(1, 0, 8, 2, 8, 2, 0, -100, 1, 1f, 3, 8, 0, 4, 5).checkAgainst(Kernel.NLL);
+        KernelArgs focal = CudaBackend.softmaxFocalArgs(1, 0, 8, 2, 8, 2, 0, 2f, 1f, 3, 8, 0, 4, 5);
+        focal.checkAgainst(Kernel.SOFTMAX_FOCAL_WARP).checkAgainst(Kernel.SOFTMAX_FOCAL_BLOCK);
         KernelArgs ce = CudaBackend.crossEntropyArgs(1, 0, 8, 2, 8, 2, 0, 0, 0, 0, 8f, -100, 0.1f, 0f, 0f, 0, 1f, 3, 8, 0,
                 0, 0, 0, 0, 0, 4, 5, 1, 0);
         for (Kernel k : new Kernel[] {Kernel.CE_INDEX_WARP, Kernel.CE_INDEX_BLOCK, Kernel.CE_INDEX_SPLIT_ACCUMULATE,
