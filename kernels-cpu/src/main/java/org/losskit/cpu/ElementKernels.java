@@ -334,16 +334,21 @@ final class ElementKernels {
         logistic(b, b.x, b.xo, from, to);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
-            // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope sigmoid(x) k - pw t.
+            // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope s k - pw t with s = sigmoid(x).
             // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
             // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
+            // The slope likewise as s (1 - t) - pw t (1 - s): s k - pw t cancels terms of size pw when the
+            // gradient is small; here each term is accurate and one of them vanishes for hard targets.
+            // 1 - s is e s for x >= 0 (s = 1 / (1 + e)) and plain 1 - s below 0, where s <= 1/2 keeps it exact.
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
             FloatVector kk = pw.sub(1f).fma(t, one);
             FloatVector linear = one.sub(t).mul(x).blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
             FloatVector value = kk.fma(FloatVector.fromArray(FLOATS, b.log1pE, i), linear);
-            FloatVector slope = FloatVector.fromArray(FLOATS, b.sigmoid, i).mul(kk).sub(pw.mul(t));
+            FloatVector sig = FloatVector.fromArray(FLOATS, b.sigmoid, i);
+            FloatVector oneMinusSig = FloatVector.fromArray(FLOATS, b.e, i).mul(sig).blend(one.sub(sig), x.compare(VectorOperators.LT, 0f));
+            FloatVector slope = sig.mul(one.sub(t)).sub(pw.mul(t).mul(oneMinusSig));
             value.intoArray(b.value, i);
             slope.intoArray(b.slope, i);
         }
