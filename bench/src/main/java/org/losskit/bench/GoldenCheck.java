@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 import org.losskit.ErrorBound;
 import org.losskit.LossEngine;
@@ -29,12 +30,13 @@ final class GoldenCheck {
     record FileResult(String backend, String file, String op, int cases, List<String> ranOn, boolean pass,
                       double worstFraction, List<String> firstProblems) {}
 
-    /** Steps the progress bar takes: one per file and backend. */
-    static int steps(List<String> backends) {
-        return backends.size() * GoldenCases.FILES.size();
+    /** The golden files of the ops {@code selected} accepts, in {@link GoldenCases#FILES} order. */
+    static List<String> files(Predicate<Op> selected) {
+        return GoldenCases.FILES.stream().filter(f -> selected.test(GoldenCases.op(f))).toList();
     }
 
-    static List<FileResult> run(List<String> backends, ProgressBar progress) {
+    /** Runs every case of {@code files} on each of {@code backends}, one progress step per file and backend. */
+    static List<FileResult> run(List<String> backends, List<String> files, ProgressBar progress) {
         List<FileResult> results = new ArrayList<>();
         for (String backend : backends) {
             boolean reference = backend.equals(CrossCheck.REFERENCE);
@@ -42,7 +44,7 @@ final class GoldenCheck {
             // reference, and ranOn says so.
             try (LossEngine engine = LossEngine.builder().backend(backend).cudaHostCrossoverElements(0).build()) {
                 GoldenRunner runner = new GoldenRunner(engine, op -> reference ? ErrorBound.REFERENCE : op.float32Bound());
-                for (String file : GoldenCases.FILES) {
+                for (String file : files) {
                     progress.advance(1, "golden " + backend + " " + file);
                     results.add(runFile(backend, engine, runner, file));
                 }

@@ -111,11 +111,12 @@ public final class Report {
         return failed == 0 ? 0 : 1;
     }
 
-    /** The golden mode: every golden file on every chosen backend; nothing is timed. */
+    /** The golden mode: the golden file of every selected op on every chosen backend; nothing is timed. */
     private static int runGolden(ReportOptions options, String[] args, PrintStream out, List<BackendStatus> statuses,
                                  String defaultChoice, List<String> backends) {
-        ProgressBar progress = ProgressBar.onStderr(GoldenCheck.steps(backends));
-        List<GoldenCheck.FileResult> golden = GoldenCheck.run(backends, progress);
+        List<String> files = GoldenCheck.files(options::selects);
+        ProgressBar progress = ProgressBar.onStderr(backends.size() * files.size());
+        List<GoldenCheck.FileResult> golden = GoldenCheck.run(backends, files, progress);
         progress.finish();
         out.println();
         ConsoleTables.printGolden(out, golden);

@@ -43,7 +43,7 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
               --no-sweep                cross-check only
               --golden                  instead of the random cross-check and the sweep: every golden case (PyTorch
                                         values, losskit-api test-jar) through every backend, pass/fail per op with
-                                        the worst error as a fraction of the op's bound
+                                        the worst error as a fraction of the op's bound (--ops and --backend apply)
               --seed N                  seed of the random inputs (default 20261122)
               --charts-from DIR         draw the charts of a report written elsewhere (e.g. by the GPU bundle,
                                         whose runtime draws none) from DIR/report.json, and update DIR/report.md
