@@ -1,14 +1,20 @@
 package org.losskit.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import javax.imageio.ImageIO;
+
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Where the GPU starts to beat the CPU, on synthetic figures (seconds per call by size). */
 class SweepCrossoverTest {
@@ -45,8 +51,11 @@ class SweepCrossoverTest {
         assertNull(Sweep.fasterFrom(Map.of(1L, 1.0), Map.of(2L, 0.1)));
     }
 
+    @TempDir
+    Path folder;
+
     @Test
-    void crossoversFromRowsMarkHostAndDeviceSeriesAndTheTableRow() {
+    void crossoversFromRowsMarkHostAndDeviceSeriesTheTableRowAndTheChart() throws IOException {
         List<Sweep.Row> rows = new ArrayList<>();
         long[] vocab = {1_000, 32_000, 151_936};
         double[] cpuSeconds = {1e-6, 3e-5, 1.5e-4};
@@ -70,6 +79,11 @@ class SweepCrossoverTest {
         assertTrue(ConsoleTables.noteWithCrossover(crossingRow, crossovers).contains("CROSSOVER"));
         Sweep.Row before = rows.stream().filter(r -> r.series().equals(Sweep.CUDA_HOST) && r.elements() == 32_000).findFirst().orElseThrow();
         assertEquals("", ConsoleTables.noteWithCrossover(before, crossovers));
+
+        // the crossover chart draws both crossover lines
+        System.setProperty("java.awt.headless", "true");
+        assertTrue(Charts.write(folder, rows, crossovers).contains("crossover.png"));
+        assertNotNull(ImageIO.read(folder.resolve("crossover.png").toFile()));
     }
 
     @Test
