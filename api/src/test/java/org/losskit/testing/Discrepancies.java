@@ -18,17 +18,30 @@ public final class Discrepancies {
 
     private final List<String> found = new ArrayList<>();
     private int count;
+    private double worstFraction;
 
-    /** Records a failure that is not a numeric comparison (an exception, a wrong index). */
+    /** Records a failure that is not a numeric comparison (an exception, a wrong index): infinitely far off. */
     public void add(String description) {
+        worstFraction = Double.POSITIVE_INFINITY;
+        record(description);
+    }
+
+    private void record(String description) {
         count++;
         if (found.size() < SHOWN) found.add(description);
     }
 
+    /** Notes how much of its tolerance one comparison used; returns whether it is within (at most 1). */
+    private boolean within(double fraction) {
+        worstFraction = Math.max(worstFraction, fraction);
+        return fraction <= 1;
+    }
+
     /** A scalar loss against its exact value. */
     public void loss(String where, ErrorBound bound, double actual, double exact) {
-        if (!bound.lossWithin(actual, exact)) {
-            add(where + ": got " + actual + ", exact " + exact + " (" + errorText(bound.lossErrorFraction(actual, exact)) + ")");
+        double fraction = bound.lossErrorFraction(actual, exact);
+        if (!within(fraction)) {
+            record(where + ": got " + actual + ", exact " + exact + " (" + errorText(fraction) + ")");
         }
     }
 
@@ -39,8 +52,9 @@ public final class Discrepancies {
      */
     public void storedLoss(String where, ErrorBound bound, float actual, double exact) {
         double tolerance = bound.lossAbsolute() + bound.lossRelative() * Math.abs(exact) + halfFloatUlp(exact);
-        if (!within(actual, exact, tolerance)) {
-            add(where + ": got " + actual + ", exact " + exact + " (" + errorText(fraction(actual, exact, tolerance)) + ")");
+        double fraction = fraction(actual, exact, tolerance);
+        if (!within(fraction)) {
+            record(where + ": got " + actual + ", exact " + exact + " (" + errorText(fraction) + ")");
         }
     }
 
@@ -71,9 +85,10 @@ public final class Discrepancies {
         for (int i = 0; i < exact.length; i++) {
             double tolerance = bound.gradientOfMax() * maxAbs + bound.gradientRelative() * Math.abs(exact[i])
                     + halfFloatUlp(exact[i]) + exactError;
-            if (!within(actual[i], exact[i], tolerance)) {
-                add(where + "[" + position(i, cols) + "]: got " + actual[i] + ", exact " + exact[i] + " (max |exact| "
-                        + maxAbs + ", " + errorText(fraction(actual[i], exact[i], tolerance)) + ")");
+            double fraction = fraction(actual[i], exact[i], tolerance);
+            if (!within(fraction)) {
+                record(where + "[" + position(i, cols) + "]: got " + actual[i] + ", exact " + exact[i] + " (max |exact| "
+                        + maxAbs + ", " + errorText(fraction) + ")");
             }
         }
     }
@@ -84,10 +99,6 @@ public final class Discrepancies {
     }
 
     /** The same NaN/infinity rules as {@link ErrorBound}: NaN matches NaN, infinities match exactly. */
-    private static boolean within(double actual, double exact, double tolerance) {
-        return fraction(actual, exact, tolerance) <= 1;
-    }
-
     private static double fraction(double actual, double exact, double tolerance) {
         if (Double.isNaN(exact) || Double.isNaN(actual)) return Double.isNaN(exact) && Double.isNaN(actual) ? 0 : Double.POSITIVE_INFINITY;
         if (Double.isInfinite(exact) || Double.isInfinite(actual)) return actual == exact ? 0 : Double.POSITIVE_INFINITY;
@@ -105,7 +116,29 @@ public final class Discrepancies {
         return count == 0;
     }
 
-    /** Fails listing the discrepancies found (the first {@value #SHOWN} of them) under {@code heading}. */
+    /** How many discrepancies were found. */
+    public int count() {
+        return count;
+    }
+
+    /**
+     * The largest fraction of its tolerance any comparison used: 0 exact, 1 at the bound, above 1 outside it,
+     * infinite for a mismatch in kind (NaN, infinity) or a failure recorded with {@link #add}. Exact-equality checks
+     * ({@link #equal}) count 0 when equal.
+     */
+    public double worstFraction() {
+        return worstFraction;
+    }
+
+    /** The first discrepancies found (at most {@value #SHOWN}), each with where and what. */
+    public List<String> shown() {
+        return List.copyOf(found);
+    }
+
+    /**
+     * Fails listing the discrepancies found (the first {@value #SHOWN} of them) under {@code heading}. The only
+     * method here that uses JUnit: callers without JUnit on the class path (the bench report) never call it.
+     */
     public void assertNone(String heading) {
         if (count == 0) return;
         fail(heading + ": " + count + " discrepancies" + (count > found.size() ? " (first " + found.size() + " shown)" : "")

@@ -5,6 +5,7 @@ import org.losskit.ErrorBound;
 import org.opentest4j.AssertionFailedError;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,5 +55,21 @@ class DiscrepanciesTest {
         d.gradient("too far", BOUND, new float[] {1f, 1e-5f}, new double[] {1, 1e-6}, 2);
         AssertionFailedError e = assertThrows(AssertionFailedError.class, () -> d.assertNone("heading"));
         assertTrue(e.getMessage().contains("too far[0, 1]"), "the index is named: " + e.getMessage());
+    }
+
+    @Test
+    void theWorstFractionIsTheLargestShareOfItsToleranceAnyComparisonUsed() {
+        Discrepancies d = new Discrepancies();
+        assertEquals(0, d.worstFraction());
+        d.loss("half the bound", BOUND, 1.0 + 0.5 * (1e-6 + 1e-5), 1.0);
+        d.loss("exact", BOUND, 2.0, 2.0);
+        assertEquals(0.5, d.worstFraction(), 1e-6);
+        assertTrue(d.isEmpty());
+        d.loss("twice the bound", BOUND, 1.0 + 2 * (1e-6 + 1e-5), 1.0);
+        assertEquals(2, d.worstFraction(), 1e-6);
+        assertEquals(1, d.count());
+        d.equal("index", 3, 4);
+        assertEquals(Double.POSITIVE_INFINITY, d.worstFraction(), "a failure that is not numeric is infinitely far off");
+        assertEquals(2, d.shown().size());
     }
 }

@@ -14,6 +14,8 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import org.losskit.Op;
+
 /**
  * Reads the golden loss vectors (PyTorch 1.13, float64 from float32 inputs) from the test class path, folder
  * {@code /golden}: one gzip JSON file per op, {@code {"generator": ..., "cases": [ {...}, ... ]}}. Arrays are
@@ -26,6 +28,12 @@ public final class GoldenCases {
             "cross_entropy", "cross_entropy_probs", "nll", "bce_with_logits", "mse", "l1", "smooth_l1", "huber",
             "log_cosh", "quantile", "hinge", "squared_hinge", "poisson_nll", "multi_margin", "kl_div",
             "sigmoid_focal", "softmax_focal", "dice", "gaussian_nll", "reductions");
+
+    /** The catalogue op whose bound a golden file is checked against: the file name, except "reductions". */
+    public static Op op(String file) {
+        if (!FILES.contains(file)) throw new IllegalArgumentException("file: no golden file named '" + file + "'; the files are " + FILES);
+        return file.equals("reductions") ? Op.REDUCTION : Op.valueOf(file.toUpperCase(java.util.Locale.ROOT));
+    }
 
     private static final JsonMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 

@@ -17,9 +17,12 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
@@ -55,10 +58,25 @@ final class Charts {
                     .filter(c -> c.workload().equals(Workload.CROSS_ENTROPY.label()))
                     .map(Sweep.Crossover::note).distinct().reduce((a, b) -> a + "; " + b).orElse("");
             chart.addSubtitle(new TextTitle(subtitle));
+            markCrossovers(chart.getXYPlot(), crossovers);
             ChartUtils.saveChartAsPNG(folder.resolve("crossover.png").toFile(), chart, WIDTH, HEIGHT);
             written.add("crossover.png");
         }
         return written;
+    }
+
+    /** A vertical line at each cross-entropy crossover, labelled with its GPU series (host or device data). */
+    private static void markCrossovers(XYPlot plot, List<Sweep.Crossover> crossovers) {
+        for (Sweep.Crossover c : crossovers) {
+            if (c.gpuFasterFromElements() == null || !c.workload().equals(Workload.CROSS_ENTROPY.label())) continue;
+            ValueMarker marker = new ValueMarker(c.gpuFasterFromElements(),
+                    c.gpuSeries().equals(Sweep.CUDA_HOST) ? new Color(0xC0392B) : Color.GRAY, new BasicStroke(1.5f,
+                    BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+            marker.setLabel("crossover, " + c.gpuSeries() + " (" + c.gpuFasterFromShape() + ")");
+            marker.setLabelAnchor(RectangleAnchor.TOP_LEFT);
+            marker.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
+            plot.addDomainMarker(marker);
+        }
     }
 
     private static JFreeChart throughputChart(String title, List<Sweep.Row> rows, java.util.function.Predicate<String> seriesFilter) {

@@ -33,7 +33,34 @@ final class ConsoleTables {
         }
     }
 
-    static void printSweep(PrintStream out, List<Sweep.Row> rows, QuickTimer timer) {
+    static void printGolden(PrintStream out, List<GoldenCheck.FileResult> results) {
+        out.println("golden vectors (PyTorch 1.13, every case through the public API; worst error as a fraction of the op's bound, 1 = at the bound)");
+        out.printf("  %-10s %-20s %-5s %6s %10s  %-18s %s%n", "backend", "op", "", "cases", "worst", "ran on", "first problem");
+        for (GoldenCheck.FileResult g : results) {
+            out.printf("  %-10s %-20s %-5s %6d %10s  %-18s %s%n", g.backend(), g.op(), g.pass() ? "pass" : "FAIL", g.cases(),
+                    Report.fraction(g.worstFraction()), String.join(",", g.ranOn()),
+                    g.firstProblems().isEmpty() ? "" : g.firstProblems().getFirst());
+        }
+    }
+
+    /**
+     * The row's note, and where this row is the first size of a crossover (the GPU series faster from here on),
+     * a mark that says so: the table shows the crossover where it happens.
+     */
+    static String noteWithCrossover(Sweep.Row r, List<Sweep.Crossover> crossovers) {
+        String note = r.note() == null ? "" : r.note();
+        for (Sweep.Crossover c : crossovers) {
+            if (c.gpuFasterFromElements() != null && c.workload().equals(r.workload()) && c.gpuSeries().equals(r.series())
+                    && c.gpuFasterFromElements() == r.elements()) {
+                String mark = "<- CROSSOVER: " + r.series() + " beats " + c.cpuSeries() + " from here on"
+                        + (r.series().equals(Sweep.CUDA_HOST) ? " (host data, copies included)" : " (device-resident data)");
+                note = note.isEmpty() ? mark : note + "  " + mark;
+            }
+        }
+        return note;
+    }
+
+    static void printSweep(PrintStream out, List<Sweep.Row> rows, QuickTimer timer, List<Sweep.Crossover> crossovers) {
         out.println("throughput sweep (" + QuickTimer.DESCRIPTION + ")");
         out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", "workload", "series", "shape", "per call", "elements/s", "vs CPU");
         String baseline = rows.stream().anyMatch(r -> r.series().equals(Sweep.CPU) && r.hasFigure()) ? Sweep.CPU : CrossCheck.REFERENCE;
@@ -42,7 +69,7 @@ final class ConsoleTables {
                 .collect(Collectors.toMap(r -> r.workload() + "|" + r.shape(), Sweep.Row::medianSeconds, Math::min));
         for (Sweep.Row r : rows) {
             if (!r.hasFigure()) {
-                out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(), "-", "-", r.note());
+                out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(), "-", "-", shortened(r.note()));
                 continue;
             }
             String versus = Optional.ofNullable(baselineSeconds.get(r.workload() + "|" + r.shape()))
@@ -50,8 +77,10 @@ final class ConsoleTables {
                     .map(s -> String.format("%.2fx %s%s", s / r.medianSeconds(), baseline,
                             r.series().startsWith(Sweep.CUDA) && r.medianSeconds() < s ? "  <- GPU faster" : ""))
                     .orElse("");
+            String crossover = noteWithCrossover(r, crossovers);
             out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(),
-                    Report.duration(r.medianSeconds()), Report.rate(r.elementsPerSecond()), versus);
+                    Report.duration(r.medianSeconds()), Report.rate(r.elementsPerSecond()),
+                    crossover.isEmpty() ? versus : versus + "  " + crossover);
         }
     }
 
@@ -59,4 +88,11 @@ final class ConsoleTables {
         out.println("CPU against GPU");
         for (Sweep.Crossover c : crossovers) out.printf("  %-25s %s%n", c.workload(), c.note());
     }
+
+    /** A long note cut for the console; report.json and report.md keep it whole, the backends table has the reason. */
+    private static String shortened(String note) {
+        return note.length() <= NOTE_WIDTH ? note : note.substring(0, NOTE_WIDTH - 3) + "...";
+    }
+
+    private static final int NOTE_WIDTH = 110;
 }

@@ -77,46 +77,82 @@ public final class Report {
         String defaultChoice = defaultEngineChoice();
         out.println("  LossEngine.create() picks: " + defaultChoice);
 
+        String cudaMissing = cudaMissing(statuses);
+        if (options.golden()) return runGolden(options, args, out, statuses, defaultChoice, backends);
+
         List<Peer> peers = options.peers() ? loadPeers(out) : List.of();
         List<OpCases.OpCase> cases = OpCases.all(options.seed()).stream().filter(c -> options.selects(c.op())).toList();
         List<Sweep.Point> points = options.sweepPoints();
-        ProgressBar progress = ProgressBar.onStderr(cases.size() * backends.size() + Sweep.steps(backends, peers, points));
+        ProgressBar progress = ProgressBar.onStderr(cases.size() * backends.size() + Sweep.steps(backends, cudaMissing, peers, points));
 
         List<CrossCheck.OpResult> checks = new ArrayList<>();
         for (String backend : backends) checks.addAll(CrossCheck.run(backend, cases, options::selects, progress));
         QuickTimer timer = options.quick() ? QuickTimer.quick() : QuickTimer.standard();
-        List<Sweep.Row> sweep = Sweep.run(backends, peers, points, timer, options.seed(), progress);
+        List<Sweep.Row> sweep = Sweep.run(backends, cudaMissing, peers, points, timer, options.seed(), progress);
         progress.finish();
         peers.forEach(Peer::close);
-        List<Sweep.Crossover> crossovers = points.isEmpty() ? List.of() : Sweep.crossovers(sweep, backends);
+        List<Sweep.Crossover> crossovers = points.isEmpty() ? List.of() : Sweep.crossovers(sweep, backends, cudaMissing);
 
         out.println();
         ConsoleTables.printCrossCheck(out, checks);
         if (!points.isEmpty()) {
             out.println();
-            ConsoleTables.printSweep(out, sweep, timer);
+            ConsoleTables.printSweep(out, sweep, timer, crossovers);
             out.println();
             ConsoleTables.printCrossovers(out, crossovers);
         }
 
-        ReportFiles.Contents contents = new ReportFiles.Contents(
-                new ReportFiles.Meta(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), options.quick(),
-                        options.seed(), String.join(" ", args), Machine.current(), QuickTimer.DESCRIPTION, timer),
-                statuses, defaultChoice, peers.stream().map(Peer::description).toList(), checks, sweep, crossovers);
+        ReportFiles.Contents contents = new ReportFiles.Contents(meta(options, args, timer), statuses, defaultChoice,
+                peers.stream().map(Peer::description).toList(), checks, List.of(), sweep, crossovers);
+        if (!write(options, contents, out)) return 1;
+        long failed = checks.stream().filter(c -> !c.pass()).count();
+        out.println(failed == 0 ? "cross-check: every op passed on " + backends
+                : "cross-check: " + failed + " op(s) FAILED; see the table above");
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** The golden mode: the golden file of every selected op on every chosen backend; nothing is timed. */
+    private static int runGolden(ReportOptions options, String[] args, PrintStream out, List<BackendStatus> statuses,
+                                 String defaultChoice, List<String> backends) {
+        List<String> files = GoldenCheck.files(options::selects);
+        ProgressBar progress = ProgressBar.onStderr(backends.size() * files.size());
+        List<GoldenCheck.FileResult> golden = GoldenCheck.run(backends, files, progress);
+        progress.finish();
+        out.println();
+        ConsoleTables.printGolden(out, golden);
+        ReportFiles.Contents contents = new ReportFiles.Contents(meta(options, args, null), statuses, defaultChoice,
+                List.of(), List.of(), golden, List.of(), List.of());
+        if (!write(options, contents, out)) return 1;
+        long failed = golden.stream().filter(g -> !g.pass()).count();
+        out.println(failed == 0 ? "golden: every op passed on " + backends
+                : "golden: " + failed + " op(s) FAILED; see the table above");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static ReportFiles.Meta meta(ReportOptions options, String[] args, QuickTimer timer) {
+        return new ReportFiles.Meta(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), options.quick(),
+                options.seed(), String.join(" ", args), Machine.current(), QuickTimer.DESCRIPTION, timer);
+    }
+
+    /** Writes the report folder and says where; false (with the reason on stderr) when it cannot. */
+    private static boolean write(ReportOptions options, ReportFiles.Contents contents, PrintStream out) {
         try {
             Path folder = options.out();
             Files.createDirectories(folder);
             List<String> written = ReportFiles.write(folder, contents);
             out.println();
             out.println("report written to " + folder.toAbsolutePath().normalize() + ": " + String.join(", ", written));
+            return true;
         } catch (IOException e) {
             System.err.println("bench: could not write the report to " + options.out() + ": " + e);
-            return 1;
+            return false;
         }
-        long failed = checks.stream().filter(c -> !c.pass()).count();
-        out.println(failed == 0 ? "cross-check: every op passed on " + backends
-                : "cross-check: " + failed + " op(s) FAILED; see the table above");
-        return failed == 0 ? 0 : 1;
+    }
+
+    /** Why the CUDA backend cannot run here ("detail; fix: ..."), or null when it can. */
+    static String cudaMissing(List<BackendStatus> statuses) {
+        return statuses.stream().filter(s -> s.name().equals(Sweep.CUDA) && !s.available()).findFirst()
+                .map(s -> s.detail() + (s.fix().isEmpty() ? "" : "; fix: " + s.fix())).orElse(null);
     }
 
     /**

@@ -24,7 +24,15 @@ final class ReportFiles {
 
     /** What a run measured, exactly as {@code report.json} holds it. */
     record Contents(Meta meta, List<BackendStatus> backends, String defaultBackend, List<String> peers, List<CrossCheck.OpResult> crossCheck,
-                    List<Sweep.Row> sweep, List<Sweep.Crossover> crossovers) {}
+                    List<GoldenCheck.FileResult> golden, List<Sweep.Row> sweep, List<Sweep.Crossover> crossovers) {
+        /** Reports written before a section existed read back with it empty. */
+        Contents {
+            crossCheck = crossCheck == null ? List.of() : crossCheck;
+            golden = golden == null ? List.of() : golden;
+            sweep = sweep == null ? List.of() : sweep;
+            crossovers = crossovers == null ? List.of() : crossovers;
+        }
+    }
 
     record Meta(String date, boolean quick, long seed, String arguments, Machine machine, String timing, QuickTimer timer) {}
 
@@ -83,17 +91,32 @@ final class ReportFiles {
             md.append("\nPeers: ").append(String.join("; ", c.peers())).append('\n');
         }
 
-        md.append("\n## Cross-check against the reference\n\n")
-                .append("Random data, fixed seed; worst error as a fraction of the op's documented float32 bound ")
-                .append("(`Op.float32Bound()`): 0 is exact, 1 is at the bound, above 1 fails.\n\n")
-                .append("| backend | op | result | cases | loss | gradient | ran on | worst case |\n|---|---|---|---|---|---|---|---|\n");
-        for (CrossCheck.OpResult r : c.crossCheck()) {
-            md.append("| ").append(r.backend()).append(" | ").append(r.op()).append(" | ")
-                    .append(r.oracle() ? "oracle" : r.pass() ? "pass" : "**FAIL**").append(" | ").append(r.cases()).append(" | ")
-                    .append(r.oracle() ? "-" : Report.fraction(r.worstLossFraction())).append(" | ")
-                    .append(r.oracle() ? "-" : Report.fraction(r.worstGradientFraction())).append(" | ")
-                    .append(String.join(", ", r.ranOn())).append(" | ")
-                    .append(cell(r.error() != null ? "error: " + r.error() : r.worstCase())).append(" |\n");
+        if (!c.golden().isEmpty()) {
+            md.append("\n## Golden vectors\n\n")
+                    .append("Every case of every golden file (PyTorch 1.13, float64) through the public API; worst error as a ")
+                    .append("fraction of the op's bound (`ErrorBound.REFERENCE` for the reference, `Op.float32Bound()` otherwise).\n\n")
+                    .append("| backend | golden file | op | result | cases | worst | ran on | first problems |\n|---|---|---|---|---|---|---|---|\n");
+            for (GoldenCheck.FileResult g : c.golden()) {
+                md.append("| ").append(g.backend()).append(" | ").append(g.file()).append(" | ").append(g.op()).append(" | ")
+                        .append(g.pass() ? "pass" : "**FAIL**").append(" | ").append(g.cases()).append(" | ")
+                        .append(Report.fraction(g.worstFraction())).append(" | ").append(String.join(", ", g.ranOn())).append(" | ")
+                        .append(cell(String.join("; ", g.firstProblems()))).append(" |\n");
+            }
+        }
+
+        if (!c.crossCheck().isEmpty()) {
+            md.append("\n## Cross-check against the reference\n\n")
+                    .append("Random data, fixed seed; worst error as a fraction of the op's documented float32 bound ")
+                    .append("(`Op.float32Bound()`): 0 is exact, 1 is at the bound, above 1 fails.\n\n")
+                    .append("| backend | op | result | cases | loss | gradient | ran on | worst case |\n|---|---|---|---|---|---|---|---|\n");
+            for (CrossCheck.OpResult r : c.crossCheck()) {
+                md.append("| ").append(r.backend()).append(" | ").append(r.op()).append(" | ")
+                        .append(r.oracle() ? "oracle" : r.pass() ? "pass" : "**FAIL**").append(" | ").append(r.cases()).append(" | ")
+                        .append(r.oracle() ? "-" : Report.fraction(r.worstLossFraction())).append(" | ")
+                        .append(r.oracle() ? "-" : Report.fraction(r.worstGradientFraction())).append(" | ")
+                        .append(String.join(", ", r.ranOn())).append(" | ")
+                        .append(cell(r.error() != null ? "error: " + r.error() : r.worstCase())).append(" |\n");
+            }
         }
 
         if (!c.sweep().isEmpty()) {
@@ -103,9 +126,11 @@ final class ReportFiles {
                 md.append("| ").append(r.workload()).append(" | ").append(r.series()).append(" | ").append(r.shape()).append(" | ")
                         .append(r.hasFigure() ? Report.duration(r.medianSeconds()) : "-").append(" | ")
                         .append(r.hasFigure() ? Report.rate(r.elementsPerSecond()) : "-").append(" | ")
-                        .append(cell(r.note() == null ? "" : r.note())).append(" |\n");
+                        .append(cell(ConsoleTables.noteWithCrossover(r, c.crossovers()))).append(" |\n");
             }
-            md.append("\n## CPU against GPU\n\n");
+            md.append("\n## CPU against GPU\n\n")
+                    .append("Crossover: the size from which on the GPU beats the CPU at every larger size measured; for host data ")
+                    .append("(\"cuda host\", copies included) it is where handing host arrays to the GPU starts to pay.\n\n");
             for (Sweep.Crossover x : c.crossovers()) md.append("- ").append(x.workload()).append(": ").append(x.note()).append('\n');
             md.append('\n');
             for (String chart : charts) md.append("![").append(chart).append("](").append(chart).append(")\n\n");

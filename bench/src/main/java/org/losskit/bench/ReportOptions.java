@@ -22,9 +22,10 @@ import org.losskit.Op;
  * @param sweep    false skips the throughput sweep (cross-check only)
  * @param seed     seed of every random input
  * @param chartsFrom a report folder whose charts to draw from its report.json (nothing is measured), or null
+ * @param golden   run the golden vectors through every backend instead of the random cross-check and the sweep
  */
 record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> points, boolean quick, Path out,
-                     boolean peers, boolean sweep, long seed, Path chartsFrom, boolean help) {
+                     boolean peers, boolean sweep, long seed, Path chartsFrom, boolean golden, boolean help) {
 
     static final long DEFAULT_SEED = 20261122L;
 
@@ -40,11 +41,15 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
               --out DIR                 report folder (default: report)
               --peers                   also time libtorch through DJL (needs the djl profile: ./mvnw -Pdjl ...)
               --no-sweep                cross-check only
+              --golden                  instead of the random cross-check and the sweep: every golden case (PyTorch
+                                        values, losskit-api test-jar) through every backend, pass/fail per op with
+                                        the worst error as a fraction of the op's bound (--ops and --backend apply)
               --seed N                  seed of the random inputs (default 20261122)
               --charts-from DIR         draw the charts of a report written elsewhere (e.g. by the GPU bundle,
                                         whose runtime draws none) from DIR/report.json, and update DIR/report.md
               --help
-            also: bench/run --jmh [JMH options]   runs the JMH benchmarks (see docs/BENCHMARKS.md)
+            also: bench/run --jmh [JMH options]   runs the JMH benchmarks (see docs/BENCHMARKS.md); the bundle's
+                  ./run --jmh ... does the same
             """;
 
     static ReportOptions parse(String... args) {
@@ -57,6 +62,7 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
         boolean sweep = true;
         long seed = DEFAULT_SEED;
         boolean help = false;
+        boolean golden = false;
         Path chartsFrom = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -68,13 +74,14 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
                 case "--out" -> out = Path.of(value(args, ++i, arg));
                 case "--peers" -> peers = true;
                 case "--no-sweep" -> sweep = false;
+                case "--golden" -> golden = true;
                 case "--seed" -> seed = parseLong(arg, value(args, ++i, arg));
                 case "--charts-from" -> chartsFrom = Path.of(value(args, ++i, arg));
                 case "--help", "-h" -> help = true;
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
         }
-        return new ReportOptions(backends, ops, points, quick, out, peers, sweep, seed, chartsFrom, help);
+        return new ReportOptions(backends, ops, points, quick, out, peers, sweep, seed, chartsFrom, golden, help);
     }
 
     /** The sweep points, the given ones or the defaults, restricted to the selected ops. */

@@ -18,6 +18,8 @@ final class Sweep {
     static final String CUDA = "cuda";
     static final String HOST = "host";
     static final String DEVICE = "device";
+    static final String CUDA_HOST = "cuda host";
+    static final String CUDA_DEVICE = "cuda device";
 
     private Sweep() {}
 
@@ -76,18 +78,24 @@ final class Sweep {
         }
     }
 
-    /** Steps the progress bar takes for a sweep: one per point and series. */
-    static int steps(List<String> backends, List<Peer> peers, List<Point> points) {
-        int series = backends.size() + peers.size() + (backends.contains(CUDA) ? 1 : 0);
+    /** Steps the progress bar takes for a sweep: one per point and series (see {@link #run}). */
+    static int steps(List<String> backends, String cudaMissing, List<Peer> peers, List<Point> points) {
+        int series = backends.size() + peers.size() + (backends.contains(CUDA) ? 1 : 0) + (cudaMissing != null ? 2 : 0);
         return series * points.size();
     }
 
-    static List<Row> run(List<String> backends, List<Peer> peers, List<Point> points, QuickTimer timer, long seed,
-                         ProgressBar progress) {
+    /**
+     * Times every point on every backend, then on every peer. The CUDA backend gives two series: "cuda host" (host
+     * arrays, the copies to and from the device inside the timed call) and "cuda device" (buffers allocated and
+     * filled once per size before the timing, freed after it: the kernels alone). {@code cudaMissing}, when not
+     * null, is why CUDA cannot run here: both CUDA series then get a row per point that says so.
+     */
+    static List<Row> run(List<String> backends, String cudaMissing, List<Peer> peers, List<Point> points, QuickTimer timer,
+                         long seed, ProgressBar progress) {
         List<Row> rows = new ArrayList<>();
         for (String backend : backends) {
             boolean cuda = backend.equals(CUDA);
-            String hostSeries = cuda ? "cuda host" : backend;
+            String hostSeries = cuda ? CUDA_HOST : backend;
             // Host data always goes to the GPU here (crossover 0): the sweep measures where the GPU starts to pay off.
             try (LossEngine engine = LossEngine.builder().backend(backend).fallbackToReference(false)
                     .cudaHostCrossoverElements(0).build()) {
@@ -97,12 +105,21 @@ final class Sweep {
                     rows.add(time(hostSeries, backend, HOST, p, timer,
                             () -> BackendCalls.prepare(engine, p.workload(), p.rows(), p.cols(), seed)));
                 }
+                if (cuda) {
+                    warmUpKernels(points, timer, (w, r, c) -> DeviceCalls.prepare(engine, w, r, c, seed));
+                    for (Point p : points) {
+                        progress.advance(1, p.workload().label() + " " + CUDA_DEVICE + " " + p.shape());
+                        rows.add(time(CUDA_DEVICE, backend, DEVICE, p, timer,
+                                () -> DeviceCalls.prepare(engine, p.workload(), p.rows(), p.cols(), seed)));
+                    }
+                }
             }
-            if (cuda) {
+        }
+        if (cudaMissing != null) {
+            for (String series : List.of(CUDA_HOST, CUDA_DEVICE)) {
                 for (Point p : points) {
-                    progress.advance(1, p.workload().label() + " cuda device " + p.shape());
-                    rows.add(Row.missing("cuda device", backend, DEVICE, p,
-                            "not measured: the report does not create CUDA device buffers yet"));
+                    progress.advance(1, p.workload().label() + " " + series + " " + p.shape());
+                    rows.add(Row.missing(series, CUDA, series.equals(CUDA_HOST) ? HOST : DEVICE, p, "not available: " + cudaMissing));
                 }
             }
         }
@@ -138,7 +155,7 @@ final class Sweep {
             int cols = w.isRowWise() ? WARMUP_COLS : WARMUP_ROWS * WARMUP_COLS;
             try (PreparedCall call = factory.prepare(w, rows, cols)) {
                 if (call != null) QuickTimer.run(call, timer.kernelWarmupNanos() / workloads.size());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
                 // the measurement of each size will fail the same way and say why
             }
         }
@@ -153,26 +170,34 @@ final class Sweep {
         try (PreparedCall call = preparation.prepare()) {
             if (call == null) return Row.missing(series, backend, residency, p, "not implemented by " + series);
             return Row.measured(series, backend, residency, p, timer.measure(call));
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (RuntimeException | OutOfMemoryError | LinkageError e) {
             return Row.missing(series, backend, residency, p, "failed: " + e);
         }
     }
 
     /**
-     * Where the GPU starts to beat the CPU for one workload: the smallest size from which on the GPU series is
-     * faster than the CPU series at every measured size, or null with a note.
+     * Where the GPU starts to beat the CPU for one workload and one GPU series ("cuda host": host data, copies
+     * included; "cuda device": device-resident data): the smallest size from which on the GPU series is faster than
+     * the CPU series at every size both measured, or null with a note that says why there is none.
      */
-    record Crossover(String workload, String cpuSeries, String gpuSeries, Long gpuFasterFromElements, String note) {}
+    record Crossover(String workload, String cpuSeries, String gpuSeries, Long gpuFasterFromElements,
+                     String gpuFasterFromShape, String note) {}
 
-    static List<Crossover> crossovers(List<Row> rows, List<String> backends) {
+    /**
+     * The crossovers of every workload measured: against the CPU backend (the reference where the CPU backend did
+     * not run), for host data and for device-resident data. {@code cudaMissing}: why CUDA cannot run here, or null.
+     */
+    static List<Crossover> crossovers(List<Row> rows, List<String> backends, String cudaMissing) {
         String cpuSeries = backends.contains(CPU) ? CPU : CrossCheck.REFERENCE;
         List<Crossover> result = new ArrayList<>();
-        for (Workload w : Workload.values()) {
+        List<String> workloads = rows.stream().map(Row::workload).distinct().toList();
+        for (String w : workloads) {
             if (!backends.contains(CUDA)) {
-                result.add(new Crossover(w.label(), cpuSeries, CUDA, null, "no CUDA backend here: no crossover measured"));
+                String why = cudaMissing != null ? "not available: " + cudaMissing : "not measured: cuda was not among the backends run (--backend)";
+                result.add(new Crossover(w, cpuSeries, CUDA_HOST, null, null, "no crossover: " + CUDA_HOST + " " + why));
                 continue;
             }
-            for (String gpuSeries : List.of("cuda host", "cuda device")) result.add(crossover(rows, w.label(), cpuSeries, gpuSeries));
+            for (String gpuSeries : List.of(CUDA_HOST, CUDA_DEVICE)) result.add(crossover(rows, w, cpuSeries, gpuSeries));
         }
         return result;
     }
@@ -180,17 +205,45 @@ final class Sweep {
     private static Crossover crossover(List<Row> rows, String workload, String cpuSeries, String gpuSeries) {
         Map<Long, Double> cpu = secondsBySize(rows, workload, cpuSeries);
         Map<Long, Double> gpu = secondsBySize(rows, workload, gpuSeries);
-        List<Long> shared = cpu.keySet().stream().filter(gpu::containsKey).sorted().toList();
-        if (shared.isEmpty()) return new Crossover(workload, cpuSeries, gpuSeries, null, "no size measured on both");
+        if (cpu.isEmpty() || gpu.isEmpty()) {
+            String which = cpu.isEmpty() ? cpuSeries : gpuSeries;
+            return new Crossover(workload, cpuSeries, gpuSeries, null, null, "no crossover: " + which + " has no figure for " + workload
+                    + missingNote(rows, workload, which));
+        }
+        Long from = fasterFrom(cpu, gpu);
+        if (from == null && cpu.keySet().stream().noneMatch(gpu::containsKey)) {
+            return new Crossover(workload, cpuSeries, gpuSeries, null, null, "no crossover: no size measured on both " + cpuSeries + " and " + gpuSeries);
+        }
+        if (from == null) {
+            return new Crossover(workload, cpuSeries, gpuSeries, null, null,
+                    gpuSeries + " is not faster than " + cpuSeries + " at the largest size measured");
+        }
+        String shape = rows.stream().filter(r -> r.workload().equals(workload) && r.series().equals(gpuSeries) && r.elements() == from)
+                .map(Row::shape).findFirst().orElse(Long.toString(from));
+        return new Crossover(workload, cpuSeries, gpuSeries, from, shape,
+                gpuSeries + " beats " + cpuSeries + " from " + shape + " (" + from + " elements) on");
+    }
+
+    private static String missingNote(List<Row> rows, String workload, String series) {
+        return rows.stream().filter(r -> r.workload().equals(workload) && r.series().equals(series) && !r.hasFigure())
+                .map(Row::note).findFirst().map(n -> " (" + n + ")").orElse("");
+    }
+
+    /**
+     * The crossover of two series of seconds per call by size: the smallest size from which on {@code gpu} is
+     * strictly faster than {@code cpu} at every size both measured, up to the largest such size; null when the GPU
+     * is not faster at the largest shared size (or no size is shared). A GPU that wins at a small size, loses in
+     * the middle and wins again at the top crosses over where its last winning run starts.
+     */
+    static Long fasterFrom(Map<Long, Double> cpuSecondsBySize, Map<Long, Double> gpuSecondsBySize) {
+        List<Long> shared = cpuSecondsBySize.keySet().stream().filter(gpuSecondsBySize::containsKey).sorted().toList();
         Long from = null;
         for (int i = shared.size() - 1; i >= 0; i--) {
             long size = shared.get(i);
-            if (gpu.get(size) < cpu.get(size)) from = size;
+            if (gpuSecondsBySize.get(size) < cpuSecondsBySize.get(size)) from = size;
             else break;
         }
-        String note = from == null ? gpuSeries + " is not faster than " + cpuSeries + " at the largest size measured"
-                : gpuSeries + " beats " + cpuSeries + " from " + from + " elements on";
-        return new Crossover(workload, cpuSeries, gpuSeries, from, note);
+        return from;
     }
 
     private static Map<Long, Double> secondsBySize(List<Row> rows, String workload, String series) {

@@ -98,6 +98,34 @@ class ReportQuickRunTest {
     }
 
     @Test
+    void bothCudaSeriesHaveARowPerSizeWithAFigureOrTheReasonItIsMissing() {
+        boolean cuda = LossEngine.availableBackends().stream().anyMatch(b -> b.name().equals(Sweep.CUDA) && b.available());
+        Set<String> hostBackendSizes = new HashSet<>(); // cpu and reference
+        Set<String> hostSizes = new HashSet<>();
+        Set<String> deviceSizes = new HashSet<>();
+        for (JsonNode row : report.get("sweep")) {
+            String key = row.get("workload").asText() + " " + row.get("shape").asText();
+            switch (row.get("series").asText()) {
+                case Sweep.CPU, CrossCheck.REFERENCE -> hostBackendSizes.add(key);
+                case Sweep.CUDA_HOST -> hostSizes.add(key);
+                case Sweep.CUDA_DEVICE -> deviceSizes.add(key);
+                default -> { }
+            }
+            if (!cuda && row.get("backend").asText().equals(Sweep.CUDA)) {
+                assertTrue(row.get("medianSeconds").isNull() && row.get("note").asText().startsWith("not available: "), row.toString());
+            }
+        }
+        assertFalse(hostBackendSizes.isEmpty());
+        assertEquals(hostBackendSizes, hostSizes);
+        assertEquals(hostBackendSizes, deviceSizes);
+        assertTrue(report.get("crossovers").size() >= 3, "a crossover entry per workload");
+        for (JsonNode crossover : report.get("crossovers")) {
+            if (!cuda) assertTrue(crossover.get("note").asText().contains("not available: "), crossover.toString());
+        }
+        if (!cuda) assertTrue(console.contains("not available: "), console);
+    }
+
+    @Test
     void markdownExistsWithEveryChartLinked() throws IOException {
         String markdown = Files.readString(folder.resolve(ReportFiles.MARKDOWN));
         assertTrue(markdown.startsWith("# losskit report"));
