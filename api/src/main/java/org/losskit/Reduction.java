@@ -12,5 +12,27 @@ public enum Reduction {
     /** The sum. */
     SUM,
     /** The sum divided by the number of rows, as PyTorch's {@code kl_div(reduction='batchmean')}. */
-    BATCHMEAN
+    BATCHMEAN;
+
+    /**
+     * The factor that turns per-element derivatives into the gradient of the returned value: 1 for NONE and SUM,
+     * 1 / count for MEAN, 1 / rows for BATCHMEAN. {@code count} is the divisor of MEAN (elements, rows, or the summed
+     * target weights of cross-entropy).
+     */
+    public double gradientScale(double count, long rows) {
+        return switch (this) {
+            case NONE, SUM -> 1;
+            case MEAN -> 1 / count;
+            case BATCHMEAN -> 1.0 / rows;
+        };
+    }
+
+    /** The returned value from the sum of the unreduced losses, with the same divisors as {@link #gradientScale}. */
+    public double reduce(double sum, double count, long rows) {
+        return switch (this) {
+            case NONE, SUM -> sum;
+            case MEAN -> sum / count;
+            case BATCHMEAN -> sum / rows;
+        };
+    }
 }

@@ -164,11 +164,7 @@ public final class ReferenceBackend implements LossBackend {
                 counted++;
             }
         }
-        double scale = switch (o.reduction()) {
-            case NONE, SUM -> 1;
-            case MEAN -> 1 / denominator;
-            case BATCHMEAN -> 1.0 / rows;
-        };
+        double scale = o.reduction().gradientScale(denominator, rows);
 
         SoftmaxRow row = new SoftmaxRow(classes);
         CompensatedSum total = new CompensatedSum();
@@ -207,11 +203,8 @@ public final class ReferenceBackend implements LossBackend {
                 }
             }
         }
-        return switch (o.reduction()) {
-            case NONE, SUM -> total.value();
-            case MEAN -> counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total.value() / denominator;
-            case BATCHMEAN -> total.value() / rows;
-        };
+        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
+        return o.reduction().reduce(total.value(), denominator, rows);
     }
 
     @Override
@@ -221,7 +214,7 @@ public final class ReferenceBackend implements LossBackend {
         double e = o.labelSmoothing();
         double lambda = o.zLoss();
         Matrix grad = out.gradientTarget(logits);
-        double scale = reductionScale(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
 
         SoftmaxRow row = new SoftmaxRow(classes);
         double[] q = new double[classes];
@@ -252,7 +245,7 @@ public final class ReferenceBackend implements LossBackend {
                 }
             }
         }
-        return reduce(o.reduction(), total.value(), rows, rows);
+        return o.reduction().reduce(total.value(), rows, rows);
     }
 
     @Override
@@ -268,7 +261,7 @@ public final class ReferenceBackend implements LossBackend {
                 counted++;
             }
         }
-        double scale = o.reduction() == Reduction.MEAN ? 1 / denominator : reductionScale(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(denominator, rows);
         CompensatedSum total = new CompensatedSum();
         for (int r = 0; r < rows; r++) {
             int y = targets.getInt(r);
@@ -285,7 +278,7 @@ public final class ReferenceBackend implements LossBackend {
         if (o.reduction() == Reduction.MEAN) {
             return counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total.value() / denominator;
         }
-        return reduce(o.reduction(), total.value(), rows, rows);
+        return o.reduction().reduce(total.value(), rows, rows);
     }
 
     @Override
@@ -294,7 +287,7 @@ public final class ReferenceBackend implements LossBackend {
         int classes = logits.cols();
         double gamma = o.gamma();
         Matrix grad = out.gradientTarget(logits);
-        double scale = reductionScale(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         SoftmaxRow row = new SoftmaxRow(classes);
         CompensatedSum total = new CompensatedSum();
         for (int r = 0; r < rows; r++) {
@@ -318,7 +311,7 @@ public final class ReferenceBackend implements LossBackend {
                 }
             }
         }
-        return reduce(o.reduction(), total.value(), rows, rows);
+        return o.reduction().reduce(total.value(), rows, rows);
     }
 
     @Override
@@ -326,7 +319,7 @@ public final class ReferenceBackend implements LossBackend {
         int rows = x.rows();
         int classes = x.cols();
         Matrix grad = out.gradientTarget(x);
-        double scale = reductionScale(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         double[] rowGrad = new double[classes];
         CompensatedSum total = new CompensatedSum();
         for (int r = 0; r < rows; r++) {
@@ -350,14 +343,14 @@ public final class ReferenceBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(r, (float) loss.value());
             if (grad != null) for (int c = 0; c < classes; c++) grad.setFloat(r, c, (float) (scale * rowGrad[c]));
         }
-        return reduce(o.reduction(), total.value(), rows, rows);
+        return o.reduction().reduce(total.value(), rows, rows);
     }
 
     @Override
     public double klDiv(Matrix input, Matrix target, KlDivOptions o, LossOutputs out) {
         long n = input.size();
         Matrix grad = out.gradientTarget(input);
-        double scale = reductionScale(o.reduction(), n, input.rows());
+        double scale = o.reduction().gradientScale(n, input.rows());
         CompensatedSum total = new CompensatedSum();
         for (long i = 0; i < n; i++) {
             double x = input.getFloat(i);
@@ -378,7 +371,7 @@ public final class ReferenceBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(i, (float) loss);
             if (grad != null) grad.setFloat(i, (float) (scale * dx));
         }
-        return reduce(o.reduction(), total.value(), n, input.rows());
+        return o.reduction().reduce(total.value(), n, input.rows());
     }
 
     @Override
@@ -386,7 +379,7 @@ public final class ReferenceBackend implements LossBackend {
         int rows = logits.rows();
         int cols = logits.cols();
         Matrix grad = out.gradientTarget(logits);
-        double scale = reductionScale(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         double[] s = new double[cols];
         CompensatedSum total = new CompensatedSum();
         for (int r = 0; r < rows; r++) {
@@ -415,7 +408,7 @@ public final class ReferenceBackend implements LossBackend {
                 }
             }
         }
-        return reduce(o.reduction(), total.value(), rows, rows);
+        return o.reduction().reduce(total.value(), rows, rows);
     }
 
     // ============================================================================ element losses
@@ -425,7 +418,7 @@ public final class ReferenceBackend implements LossBackend {
         long n = input.size();
         int cols = input.cols();
         Matrix grad = out.gradientTarget(input);
-        double scale = reductionScale(loss.reduction(), n, input.rows());
+        double scale = loss.reduction().gradientScale(n, input.rows());
         CompensatedSum total = new CompensatedSum();
         double[] valueAndSlope = new double[2];
         for (long i = 0; i < n; i++) {
@@ -438,7 +431,7 @@ public final class ReferenceBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(i, (float) value);
             if (grad != null) grad.setFloat(i, (float) (scale * w * valueAndSlope[1]));
         }
-        return reduce(loss.reduction(), total.value(), n, input.rows());
+        return loss.reduction().reduce(total.value(), n, input.rows());
     }
 
     /** Writes {loss, d loss / d x} of one element into {@code result}. d = x - t throughout. */
@@ -530,7 +523,7 @@ public final class ReferenceBackend implements LossBackend {
     public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions o, LossOutputs out) {
         long n = input.size();
         Matrix grad = out.gradientTarget(input);
-        double scale = reductionScale(o.reduction(), n, input.rows());
+        double scale = o.reduction().gradientScale(n, input.rows());
         CompensatedSum total = new CompensatedSum();
         for (long i = 0; i < n; i++) {
             double d = (double) input.getFloat(i) - target.getFloat(i); // in double: a float difference would round
@@ -541,7 +534,7 @@ public final class ReferenceBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(i, (float) loss);
             if (grad != null) grad.setFloat(i, (float) (scale * d / v));
         }
-        return reduce(o.reduction(), total.value(), n, input.rows());
+        return o.reduction().reduce(total.value(), n, input.rows());
     }
 
     @Override
@@ -667,22 +660,6 @@ public final class ReferenceBackend implements LossBackend {
 
     // ============================================================================ shared pieces
 
-    /** Factor that turns per-element derivatives into the gradient of the returned value. */
-    private static double reductionScale(Reduction reduction, long count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> 1;
-            case MEAN -> 1.0 / count;
-            case BATCHMEAN -> 1.0 / rows;
-        };
-    }
-
-    private static double reduce(Reduction reduction, double sum, long count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> sum;
-            case MEAN -> sum / count;
-            case BATCHMEAN -> sum / rows;
-        };
-    }
 
     /** Logistic sigmoid, computed without overflow on either side. */
     static double sigmoid(double x) {

@@ -328,7 +328,7 @@ final class CudaBackend implements LossBackend {
         LaunchPlan plan = LaunchPlan.forElements(rows, out.gradientTarget(logProbs) == null ? 1 : cols);
         // MEAN divides by sum w_y over rows not ignored, which the target check sums on the device.
         int scaleMode = reduction == Reduction.MEAN ? SCALE_BY_TARGET_WEIGHT : SCALE_FIXED;
-        float scale = (float) reductionScale(reduction, rows, rows);
+        float scale = (float) reduction.gradientScale(rows, rows);
         return call(call -> {
             HostStaging staging = call.staging;
             DeviceOperand x = staging.input(logProbs, "logProbs");
@@ -366,9 +366,9 @@ final class CudaBackend implements LossBackend {
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
         int rows = logits.rows();
         int cols = logits.cols();
-        if (rows == 0) return reduce(o.reduction(), 0, rows, rows);
+        if (rows == 0) return o.reduction().reduce(0, rows, rows);
         LaunchPlan plan = LaunchPlan.forRows(rows, cols, context.multiprocessors, false);
-        float scale = (float) reductionScale(o.reduction(), rows, rows);
+        float scale = (float) o.reduction().gradientScale(rows, rows);
         double total = call(call -> {
             HostStaging staging = call.staging;
             DeviceOperand x = staging.input(logits, "logits");
@@ -390,7 +390,7 @@ final class CudaBackend implements LossBackend {
             call.deliver();
             return Partials.sum(call.partials(), call.partialCount());
         });
-        return reduce(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     /** The parameters of lk_softmax_focal_* (LK_FOCAL_PARAMS in softmax_focal.cuh), in order. */
@@ -409,10 +409,10 @@ final class CudaBackend implements LossBackend {
         long n = input.size();
         int rows = input.rows();
         Reduction reduction = loss.reduction();
-        if (n == 0) return reduce(reduction, 0, n, rows);
+        if (n == 0) return reduction.reduce(0, n, rows);
         PointwiseKind.Launch kind = PointwiseKind.of(loss);
         LaunchPlan plan = LaunchPlan.forElements(rows, input.cols());
-        float scale = (float) reductionScale(reduction, n, rows);
+        float scale = (float) reduction.gradientScale(n, rows);
         double total = call(call -> {
             HostStaging staging = call.staging;
             DeviceOperand x = staging.input(input, "input");
@@ -432,7 +432,7 @@ final class CudaBackend implements LossBackend {
             call.deliver();
             return Partials.sum(call.partials(), call.partialCount());
         });
-        return reduce(reduction, total, n, rows);
+        return reduction.reduce(total, n, rows);
     }
 
     /** The parameters of lk_pointwise (elementwise.cuh), in order. */
@@ -449,9 +449,9 @@ final class CudaBackend implements LossBackend {
     @Override
     public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
         int rows = logits.rows();
-        if (rows == 0) return reduce(o.reduction(), 0, rows, rows);
+        if (rows == 0) return o.reduction().reduce(0, rows, rows);
         LaunchPlan plan = LaunchPlan.forRows(rows, logits.cols(), context.multiprocessors, false);
-        float scale = (float) reductionScale(o.reduction(), rows, rows);
+        float scale = (float) o.reduction().gradientScale(rows, rows);
         double total = call(call -> {
             HostStaging staging = call.staging;
             DeviceOperand x = staging.input(logits, "logits");
@@ -468,7 +468,7 @@ final class CudaBackend implements LossBackend {
             call.deliver();
             return Partials.sum(call.partials(), call.partialCount());
         });
-        return reduce(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     /** The parameters of lk_dice_* (LK_DICE_PARAMS in dice.cuh), in order. */
@@ -585,22 +585,6 @@ final class CudaBackend implements LossBackend {
 
     // ------------------------------------------------------------------------------------------ shared pieces
 
-    /** Factor that turns per-element derivatives into the gradient of the returned value (as the reference). */
-    static double reductionScale(Reduction reduction, long count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> 1;
-            case MEAN -> 1.0 / count;
-            case BATCHMEAN -> 1.0 / rows;
-        };
-    }
-
-    static double reduce(Reduction reduction, double sum, long count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> sum;
-            case MEAN -> sum / count;
-            case BATCHMEAN -> sum / rows;
-        };
-    }
 
     /** Waits for calls in flight, then frees the slots, the module and the context; idempotent. */
     @Override
