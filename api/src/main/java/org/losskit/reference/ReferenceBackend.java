@@ -126,11 +126,19 @@ public final class ReferenceBackend implements LossBackend {
             return 1 - tanh * tanh;
         }
 
-        /** Entropy -sum p log p = lse - sum p z, with 0 log 0 = 0. */
+        /**
+         * -log p_c = lse - z_c, computed as log S + (m - z_c) where m is finite: with logits near 1e30, lse = m + log S
+         * rounds to m in double and lse - z_c would lose log S entirely.
+         */
+        double lseMinus(int c) {
+            return Double.isFinite(max) ? Math.log(sumExp) + (max - z[c]) : lse - z[c];
+        }
+
+        /** Entropy -sum p log p = sum p_c (lse - z_c), with 0 log 0 = 0. */
         double entropy() {
-            CompensatedSum pz = new CompensatedSum();
-            for (int c = 0; c < z.length; c++) if (p[c] > 0) pz.add(p[c] * z[c]);
-            return lse - pz.value();
+            CompensatedSum entropy = new CompensatedSum();
+            for (int c = 0; c < z.length; c++) if (p[c] > 0) entropy.add(p[c] * lseMinus(c));
+            return entropy.value();
         }
 
         void writeDiagnostics(LossOutputs out, int r, int target) {
@@ -184,7 +192,7 @@ public final class ReferenceBackend implements LossBackend {
             double loss = (1 - e) * wy * row.negativeLogProbability(y);
             if (e > 0) {
                 CompensatedSum smooth = new CompensatedSum();
-                for (int c = 0; c < classes; c++) smooth.add(o.classWeight(c) * (lse - row.z[c]));
+                for (int c = 0; c < classes; c++) smooth.add(o.classWeight(c) * row.lseMinus(c));
                 loss += e / classes * smooth.value();
             }
             if (lambda > 0) loss += lambda * lse * lse;
@@ -229,7 +237,7 @@ public final class ReferenceBackend implements LossBackend {
             for (int c = 0; c < classes; c++) {
                 q[c] = (1 - e) * targetProbs.getFloat(r, c) + e / classes;
                 double wq = o.classWeight(c) * q[c];
-                if (wq != 0) loss.add(wq * (lse - row.z[c]));
+                if (wq != 0) loss.add(wq * row.lseMinus(c));
                 weightedMass.add(wq);
             }
             double rowLoss = loss.value() + (lambda > 0 ? lambda * lse * lse : 0);

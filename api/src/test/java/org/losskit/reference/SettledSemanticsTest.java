@@ -153,8 +153,11 @@ class SettledSemanticsTest {
         float[] logits = {1e30f, 1e30f, 1e30f, 0f};
         float[] gradient = new float[4];
         float[] probability = new float[1];
+        float[] entropy = new float[1];
         double loss = ENGINE.crossEntropy(Matrix.of(logits, 1, 4), Matrix.vector(new int[] {0}), CrossEntropyOptions.defaults(),
-                LossOutputs.withGradient(Matrix.of(gradient, 1, 4)).targetProbability(Matrix.vector(probability)));
+                LossOutputs.withGradient(Matrix.of(gradient, 1, 4)).targetProbability(Matrix.vector(probability))
+                        .entropy(Matrix.vector(entropy)));
+        assertEquals(Math.log(3), entropy[0], 1e-6, "entropy of three equally likely classes (lse - z loses log 3 near 1e30)");
         assertEquals(Math.log(3), loss, 1e-12, "loss of a target tied with two other logits");
         assertEquals(1 / 3f, probability[0], 1e-7, "target probability");
         assertArrayEquals(new float[] {1 / 3f - 1, 1 / 3f, 1 / 3f, 0}, gradient, 1e-7f, "gradient p - onehot");
