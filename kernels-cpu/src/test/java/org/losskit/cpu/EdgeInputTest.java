@@ -53,7 +53,7 @@ class EdgeInputTest extends EngineTestBase {
                 for (int r = 0; r < rows; r++) {
                     Matrix row = Matrix.of(Arrays.copyOfRange(logits, r * classes, (r + 1) * classes), 1, classes);
                     Matrix target = Matrix.vector(new int[] {targets[r]});
-                    CrossEntropyDifferentialTest.compare(new CrossEntropyDifferentialTest.Case(1, classes, false, false, 0, 0, 0,
+                    CrossEntropyStorageTest.compare(new CrossEntropyStorageTest.Case(1, classes, false, false, 0, 0, 0,
                             reduction), row, new int[] {targets[r]}, o, false);
                     double value = cpu.crossEntropy(row, target, o, LossOutputs.none());
                     Agreement.loss("row " + r + " " + reduction, CE, value, reference.crossEntropy(row, target, o, LossOutputs.none()));
