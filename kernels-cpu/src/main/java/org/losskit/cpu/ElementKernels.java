@@ -104,6 +104,10 @@ final class ElementKernels {
             b.e = s.stageE;
             b.log1pE = s.stageLog1p;
             b.sigmoid = s.stageSigmoid;
+            b.sigmoidOfNegative = s.stageSigmoidOfNegative;
+            b.exp = s.stageExp;
+            b.log = s.stageLog;
+            b.logTarget = s.stageLogTarget;
             b.value = s.stageValue;
             b.slope = s.stageSlope;
             b.lanes = s.lanes;
@@ -119,8 +123,16 @@ final class ElementKernels {
     /** Arrays and offsets of one block; a mutable holder in the scratch so that a block costs no allocation. */
     static final class Block {
         float[] x, t, w, v, cw, g, l;
-        /** Stage buffers, indexed like the block: e = exp(-|x|), log1p(e) and sigmoid(x), filled by {@link #logistic}. */
-        float[] e, log1pE, sigmoid;
+        /**
+         * Stage buffers, indexed like the block: e = exp(-|x|), log1p(e), sigmoid(x) and sigmoid(-x) = 1 - sigmoid(x),
+         * filled by {@link #logistic}.
+         */
+        float[] e, log1pE, sigmoid, sigmoidOfNegative;
+        /**
+         * Stage buffers for the formulas with an exp or log of an input, filled by FastExp and FastLog (never the
+         * JDK's EXP/LOG/POW, whose compiled and interpreted bits differ): what each holds is said where it is filled.
+         */
+        float[] exp, log, logTarget;
         /** Staged unweighted value and slope of each element, finished by {@link #finish}. */
         float[] value, slope;
         /** One vector's lanes, for the fixed-order sum. */
@@ -146,6 +158,10 @@ final class ElementKernels {
             tail.e = b.e;
             tail.log1pE = b.log1pE;
             tail.sigmoid = b.sigmoid;
+            tail.sigmoidOfNegative = b.sigmoidOfNegative;
+            tail.exp = b.exp;
+            tail.log = b.log;
+            tail.logTarget = b.logTarget;
             tail.value = b.value;
             tail.slope = b.slope;
             tail.lanes = b.lanes;
@@ -302,6 +318,10 @@ final class ElementKernels {
     private static double poisson(Kernel k, Block b, int from, int to, float scale) {
         float a = k.a();
         boolean logInput = k.kind() == Kind.POISSON_LOG_INPUT;
+        int n = to - from;
+        if (logInput) FastExp.expAnyBlock(b.x, b.xo + from, n, 1f, b.exp); // exp(x)
+        else FastLog.logBlock(b.x, b.xo + from, n, a, b.log); // log(x + eps)
+        if (k.flag()) FastLog.logBlock(b.t, b.to + from, n, 0f, b.logTarget); // log t
         for (int i = from; i < to; i += LANES) {
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
@@ -309,18 +329,17 @@ final class ElementKernels {
             FloatVector slope;
             if (logInput) {
                 // exp(x) - t x; slope exp(x) - t
-                FloatVector ex = x.lanewise(VectorOperators.EXP);
+                FloatVector ex = FloatVector.fromArray(FLOATS, b.exp, i);
                 value = ex.sub(t.mul(x));
                 slope = ex.sub(t);
             } else {
                 // x - t log(x + eps); slope 1 - t / (x + eps)
-                FloatVector shifted = x.add(a);
-                value = x.sub(t.mul(shifted.lanewise(VectorOperators.LOG)));
-                slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(shifted));
+                value = x.sub(t.mul(FloatVector.fromArray(FLOATS, b.log, i)));
+                slope = FloatVector.broadcast(FLOATS, 1f).sub(t.div(x.add(a)));
             }
             if (k.flag()) {
                 // Stirling: t log t - t + 0.5 log(2 pi t) where t > 1
-                FloatVector logT = t.lanewise(VectorOperators.LOG);
+                FloatVector logT = FloatVector.fromArray(FLOATS, b.logTarget, i);
                 FloatVector stirling = t.mul(logT).sub(t).add(logT.mul(0.5f)).add(HALF_LOG_TWO_PI);
                 value = value.add(stirling.blend(0f, t.compare(VectorOperators.GT, 1f).not()));
             }
@@ -334,29 +353,33 @@ final class ElementKernels {
         logistic(b, b.x, b.xo, from, to);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
-            // k = 1 + (pw - 1) t; loss (1 - t) x + k softplus(-x); slope s k - pw t with s = sigmoid(x).
-            // With softplus(-x) = log1p(e) + max(-x, 0), e = exp(-|x|), the loss is
-            // k log1p(e) + [(1 - t) x for x >= 0, -pw t x for x < 0]: two terms >= 0, no cancellation.
-            // The slope likewise as s (1 - t) - pw t (1 - s): s k - pw t cancels terms of size pw when the
-            // gradient is small; here each term is accurate and one of them vanishes for hard targets.
-            // 1 - s is e s for x >= 0 (s = 1 / (1 + e)) and plain 1 - s below 0, where s <= 1/2 keeps it exact.
+            // loss (1 - t) x + (1 + (pw - 1) t) softplus(-x) = (1 - t) softplus(x) + pw t softplus(-x): two terms
+            // >= 0, each exactly 0 where its coefficient is (so x = -inf, t = 0 gives 0, not 0 * inf), with
+            // softplus(+-x) = log1p(e) + max(+-x, 0), e = exp(-|x|).
+            // slope sigmoid(x) (1 + (pw - 1) t) - pw t = (1 - t) sigmoid(x) - pw t sigmoid(-x): no 1 - s is formed.
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
-            FloatVector kk = pw.sub(1f).fma(t, one);
-            FloatVector linear = one.sub(t).mul(x).blend(pw.mul(t).mul(x).neg(), x.compare(VectorOperators.LT, 0f));
-            FloatVector value = kk.fma(FloatVector.fromArray(FLOATS, b.log1pE, i), linear);
-            FloatVector sig = FloatVector.fromArray(FLOATS, b.sigmoid, i);
-            FloatVector oneMinusSig = FloatVector.fromArray(FLOATS, b.e, i).mul(sig).blend(one.sub(sig), x.compare(VectorOperators.LT, 0f));
-            FloatVector slope = sig.mul(one.sub(t)).sub(pw.mul(t).mul(oneMinusSig));
+            FloatVector log1pE = FloatVector.fromArray(FLOATS, b.log1pE, i);
+            FloatVector negativeCoefficient = one.sub(t);
+            FloatVector positiveCoefficient = pw.mul(t);
+            FloatVector value = weighted(negativeCoefficient, log1pE.add(x.max(0f)))
+                    .add(weighted(positiveCoefficient, log1pE.add(x.neg().max(0f))));
+            FloatVector slope = negativeCoefficient.mul(FloatVector.fromArray(FLOATS, b.sigmoid, i))
+                    .sub(positiveCoefficient.mul(FloatVector.fromArray(FLOATS, b.sigmoidOfNegative, i)));
             value.intoArray(b.value, i);
             slope.intoArray(b.slope, i);
         }
         return finish(b, from, to, scale);
     }
 
+    /** {@code c * v}, and exactly 0 where c is 0 (so an infinite v with coefficient 0 adds nothing, as in the reference). */
+    private static FloatVector weighted(FloatVector c, FloatVector v) {
+        return c.mul(v).blend(0f, c.compare(VectorOperators.EQ, 0f));
+    }
+
     /**
-     * Stages for the logistic losses, over [from, to) of {@code x}: e = exp(-|x|), then log1p(e) and sigmoid(x).
+     * Stages for the logistic losses, over [from, to) of {@code x}: e = exp(-|x|), then log1p(e), sigmoid(x) and sigmoid(-x).
      * Kept as separate short loops over the L1-resident block: one loop doing all of it and the loss exceeds C2's
      * per-compilation node budget, which then stops inlining the Vector API and boxes every vector.
      */
@@ -364,7 +387,7 @@ final class ElementKernels {
         negativeAbs(x, xo, from, to, 1f, b.e);
         FastExp.expBlock(b.e, from, to - from, 0f, b.e);
         FastLog1p.log1pBlock(b.e, to, b.log1pE);
-        sigmoid(x, xo, b.e, from, to, b.sigmoid);
+        sigmoid(x, xo, b.e, from, to, b.sigmoid, b.sigmoidOfNegative);
     }
 
     /** {@code out[i] = -factor |x[xo + i]|} over [from, to). */
@@ -372,13 +395,19 @@ final class ElementKernels {
         for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, x, xo + i).abs().mul(-factor).intoArray(out, i);
     }
 
-    /** sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|): no overflow on either side. */
-    static void sigmoid(float[] x, int xo, float[] e, int from, int to, float[] out) {
+    /**
+     * sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, given e = exp(-|x|): no overflow on either side; and
+     * sigmoid(-x) = 1 - sigmoid(x) the other way round, each accurate to its own size (never formed as 1 - s).
+     */
+    static void sigmoid(float[] x, int xo, float[] e, int from, int to, float[] out, float[] outOfNegative) {
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
             FloatVector ev = FloatVector.fromArray(FLOATS, e, i);
             FloatVector inverse = one.div(ev.add(one));
-            inverse.blend(ev.mul(inverse), FloatVector.fromArray(FLOATS, x, xo + i).compare(VectorOperators.LT, 0f)).intoArray(out, i);
+            FloatVector small = ev.mul(inverse);
+            VectorMask<Float> negative = FloatVector.fromArray(FLOATS, x, xo + i).compare(VectorOperators.LT, 0f);
+            inverse.blend(small, negative).intoArray(out, i);
+            small.blend(inverse, negative).intoArray(outOfNegative, i);
         }
     }
 
@@ -386,36 +415,69 @@ final class ElementKernels {
         logistic(b, b.x, b.xo, from, to);
         float a = k.a();
         float gamma = k.b();
+        focalModulator(b, from, to, gamma);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
-            // ce = BCE(x, t), 1 - p_t = 1 - (p t + (1-p)(1-t)); loss alpha_t ce (1 - p_t)^g
+            // ce = BCE(x, t), 1 - p_t = p (1 - t) + (1 - p) t; loss alpha_t ce (1 - p_t)^g
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector p = FloatVector.fromArray(FLOATS, b.sigmoid, i);
-            FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-            // ce = log1p(e) + [(1 - t) x for x >= 0, -t x for x < 0], the BCE form without cancellation
-            FloatVector ce = FloatVector.fromArray(FLOATS, b.log1pE, i)
-                    .add(one.sub(t).mul(x).blend(t.mul(x).neg(), x.compare(VectorOperators.LT, 0f)));
-            FloatVector oneMinusPt = one.sub(p.mul(t).add(one.sub(p).mul(one.sub(t))));
-            FloatVector modulator = gamma == 0 ? one : oneMinusPt.lanewise(VectorOperators.POW, gamma);
+            FloatVector q = FloatVector.fromArray(FLOATS, b.sigmoidOfNegative, i); // 1 - p
+            FloatVector log1pE = FloatVector.fromArray(FLOATS, b.log1pE, i);
+            FloatVector oneMinusT = one.sub(t);
+            // ce = (1 - t) softplus(x) + t softplus(-x), the BCE form of bceWithLogits (exact limits at +-inf)
+            FloatVector ce = weighted(oneMinusT, log1pE.add(x.max(0f))).add(weighted(t, log1pE.add(x.neg().max(0f))));
+            FloatVector modulator = FloatVector.fromArray(FLOATS, b.exp, i);
             // d(1 - p_t)^g / dx = -g (1 - p_t)^(g-1) (2t - 1) p (1 - p)
-            FloatVector modulatorSlope = gamma == 0 ? FloatVector.zero(FLOATS)
-                    : oneMinusPt.lanewise(VectorOperators.POW, gamma - 1).mul(-gamma)
-                            .mul(t.mul(2f).sub(1f)).mul(p).mul(one.sub(p));
-            FloatVector alphaT = a >= 0 ? t.mul(a).add(one.sub(t).mul(1f - a)) : one;
+            FloatVector modulatorSlope = FloatVector.fromArray(FLOATS, b.log, i).mul(-gamma)
+                    .mul(t.mul(2f).sub(1f)).mul(p).mul(q);
+            FloatVector alphaT = a >= 0 ? t.mul(a).add(oneMinusT.mul(1f - a)) : one;
             FloatVector value = alphaT.mul(ce).mul(modulator);
-            FloatVector slope = alphaT.mul(p.sub(t).mul(modulator).add(ce.mul(modulatorSlope)));
+            // dce/dx = p - t = (1 - t) p - t (1 - p), without forming 1 - p from p
+            FloatVector ceSlope = oneMinusT.mul(p).sub(t.mul(q));
+            FloatVector slope = alphaT.mul(ceSlope.mul(modulator).add(ce.mul(modulatorSlope)));
             value.intoArray(b.value, i);
             slope.intoArray(b.slope, i);
         }
         return finish(b, from, to, scale);
     }
 
+    /**
+     * Stages the focal modulator (1 - p_t)^g in {@code b.exp} and (1 - p_t)^(g-1) in {@code b.log} (0 for g = 0,
+     * where the slope term vanishes), given sigmoid(x) and sigmoid(-x). 1 - p_t = p (1 - t) + (1 - p) t: two terms
+     * >= 0, no cancellation when p_t is close to 1. Powers as a^g = exp(g log a) (a = 0 gives exp(-inf) = 0 for
+     * g > 0 and +inf for g < 0, as pow; exponent 0 gives 1, not exp(0 * -inf)). Error, estimated: log a carries at
+     * most FastLog.MAX_ULP_ERROR (1) ulp of |log a|, so g log a is off by about |g log a| 2^-24 absolute (plus
+     * the rounding of the product), which is the relative error it gives a^g, plus FastExp's 1.5 ulp: at most about
+     * 1e-5 relative where a^g does not underflow (|g log a| <= 87), within Op.SIGMOID_FOCAL's 2e-5, and a few ulp
+     * for the usual |g log a| < 5.
+     */
+    private static void focalModulator(Block b, int from, int to, float gamma) {
+        int n = to - from;
+        if (gamma == 0) {
+            java.util.Arrays.fill(b.exp, 0, n, 1f);
+            java.util.Arrays.fill(b.log, 0, n, 0f);
+            return;
+        }
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int i = from; i < to; i += LANES) {
+            FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
+            FloatVector p = FloatVector.fromArray(FLOATS, b.sigmoid, i);
+            p.mul(one.sub(t)).add(FloatVector.fromArray(FLOATS, b.sigmoidOfNegative, i).mul(t)).intoArray(b.log, i);
+        }
+        FastLog.logBlock(b.log, 0, n, 0f, b.log); // log a
+        FastExp.expAnyBlock(b.log, 0, n, gamma, b.exp); // a^g
+        if (gamma == 1) java.util.Arrays.fill(b.log, 0, n, 1f); // a^0
+        else FastExp.expAnyBlock(b.log, 0, n, gamma - 1, b.log); // a^(g-1)
+    }
+
     private static double klDiv(Kernel k, Block b, int from, int to, float scale) {
+        FastLog.logBlock(b.t, b.to + from, to - from, 0f, b.logTarget); // log t
         for (int i = from; i < to; i += LANES) {
             // t (log t - x), 0 where t = 0 (xlogy); slope -t
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
-            FloatVector value = t.mul(t.lanewise(VectorOperators.LOG).sub(x))
+            FloatVector value = t.mul(FloatVector.fromArray(FLOATS, b.logTarget, i).sub(x))
                     .blend(t.neg().mul(x), t.compare(VectorOperators.EQ, 0f));
             value.intoArray(b.value, i);
             t.neg().intoArray(b.slope, i);
@@ -424,10 +486,11 @@ final class ElementKernels {
     }
 
     private static double klDivLogTarget(Kernel k, Block b, int from, int to, float scale) {
+        FastExp.expAnyBlock(b.t, b.to + from, to - from, 1f, b.exp); // exp(t)
         for (int i = from; i < to; i += LANES) {
             // exp(t) (t - x); slope -exp(t)
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
-            FloatVector et = t.lanewise(VectorOperators.EXP);
+            FloatVector et = FloatVector.fromArray(FLOATS, b.exp, i);
             et.mul(t.sub(FloatVector.fromArray(FLOATS, b.x, b.xo + i))).intoArray(b.value, i);
             et.neg().intoArray(b.slope, i);
         }
@@ -437,11 +500,13 @@ final class ElementKernels {
     private static double gaussianNll(Kernel k, Block b, int from, int to, float scale) {
         float a = k.a();
         float constant = k.flag() ? HALF_LOG_TWO_PI : 0f;
+        for (int i = from; i < to; i += LANES) FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a).intoArray(b.log, i);
+        FastLog.logBlock(b.log, 0, to - from, 0f, b.log); // log max(var, eps)
         for (int i = from; i < to; i += LANES) {
             // v = max(var, eps); 0.5 (log v + d^2 / v) [+ 0.5 log 2 pi]; slope d / v
             FloatVector d = FloatVector.fromArray(FLOATS, b.x, b.xo + i).sub(FloatVector.fromArray(FLOATS, b.t, b.to + i));
             FloatVector v = FloatVector.fromArray(FLOATS, b.v, b.vo + i).max(a);
-            FloatVector value = v.lanewise(VectorOperators.LOG).add(d.mul(d).div(v)).mul(0.5f).add(constant);
+            FloatVector value = FloatVector.fromArray(FLOATS, b.log, i).add(d.mul(d).div(v)).mul(0.5f).add(constant);
             value.intoArray(b.value, i);
             d.div(v).intoArray(b.slope, i);
         }

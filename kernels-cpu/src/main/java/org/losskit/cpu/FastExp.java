@@ -1,13 +1,15 @@
 package org.losskit.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code exp(x)} for {@code x <= 0} (or NaN), the only arguments a max-shifted softmax and the stable sigmoid
- * forms ever pass, inlined into the kernels (no call into the JDK's SVML stubs).
+ * forms ever pass, inlined into the kernels (no call into the JDK's SVML stubs); {@link #expAnyBlock} for any
+ * argument (Poisson NLL with log input, KL with log target, the focal modulator).
  *
  * <p>Method (Cephes {@code expf}): {@code x = k ln2 + r} with {@code k = round(x / ln2)} and |r| <= ln2/2, ln2 split
  * in two parts so {@code r} is exact to float; {@code exp(r) = 1 + r + r^2 P(r)} with the degree-5 minimax P; the
@@ -28,6 +30,8 @@ final class FastExp {
     static final double MAX_ULP_ERROR = 1.5;
     /** Below this the result would be subnormal: the kernel returns 0 instead. */
     static final float UNDERFLOW = -87.33654f;
+    /** Above this exp(x) exceeds Float.MAX_VALUE: {@link #expAnyBlock} returns +inf. */
+    static final float OVERFLOW = 88.72283f;
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f;
@@ -68,6 +72,52 @@ final class FastExp {
             expR.mul(twoToK).blend(0f, underflow).intoArray(out, i);
         }
         for (; i < n; i++) out[i] = expNonPositive(in[off + i] - shift);
+    }
+
+    /**
+     * {@code out[i] = exp(factor * in[off + i])} for i in [0, n), any argument: the same reduction and polynomial as
+     * {@link #expBlock}, with 2^k applied as {@code 2^(k >> 1) * 2^(k - (k >> 1))} so that k = 128 (arguments in
+     * (88.03, 88.72], results near Float.MAX_VALUE) needs no exponent field of 255; both factors are normal and each
+     * product by a power of two is exact, so the bits equal {@code exp(r) * 2^k}. Arguments above {@link #OVERFLOW}
+     * (and +inf) give +inf, below {@link #UNDERFLOW} (and -inf) 0, NaN gives NaN. In place ({@code out == in}) is
+     * allowed. Accuracy as expBlock: FastExpTest measures the whole range [-87.3, 88.7].
+     */
+    static void expAnyBlock(float[] in, int off, int n, float factor, float[] out) {
+        VectorSpecies<Float> species = VectorShapes.FLOATS;
+        int i = 0;
+        for (int bound = species.loopBound(n); i < bound; i += species.length()) {
+            FloatVector x = FloatVector.fromArray(species, in, off + i).mul(factor);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
+            VectorMask<Float> overflow = x.compare(VectorOperators.GT, OVERFLOW);
+            FloatVector shifted = x.fma(LOG2E, ROUNDER);
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x);
+            r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
+            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(species, P2)).fma(r, FloatVector.broadcast(species, P3))
+                    .fma(r, FloatVector.broadcast(species, P4)).fma(r, FloatVector.broadcast(species, P5));
+            FloatVector expR = p.fma(r.mul(r), r).add(1f);
+            IntVector kInt = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
+            IntVector half = kInt.lanewise(VectorOperators.ASHR, 1);
+            FloatVector twoToHalf = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector twoToRest = kInt.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            expR.mul(twoToHalf).mul(twoToRest).blend(0f, underflow).blend(Float.POSITIVE_INFINITY, overflow).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = expAny(factor * in[off + i]);
+    }
+
+    /** {@link #expAnyBlock} for one float. */
+    static float expAny(float x) {
+        if (x < UNDERFLOW) return 0f;
+        if (x > OVERFLOW) return Float.POSITIVE_INFINITY;
+        float shifted = Math.fma(x, LOG2E, ROUNDER);
+        float k = shifted - ROUNDER;
+        float r = Math.fma(k, -LN2_HI, x);
+        r = Math.fma(k, -LN2_LO, r);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        float expR = Math.fma(p, r * r, r) + 1f;
+        int kInt = Float.floatToRawIntBits(shifted) - ROUNDER_BITS;
+        int half = kInt >> 1;
+        return expR * Float.intBitsToFloat((half + 127) << 23) * Float.intBitsToFloat((kInt - half + 127) << 23);
     }
 
     /** The same computation for one float, for loop tails, so a value does not depend on where it sits in a row. */

@@ -15,6 +15,24 @@ final class Lanes {
         return total;
     }
 
+    /**
+     * Largest lane, NaN if any lane is NaN, +0 over -0 ({@link Math#max} lane by lane, lane 0 first). Used instead of
+     * {@code reduceLanes(MAX)}, which does not promise which zero a tie of -0 and +0 returns in compiled and
+     * interpreted code alike.
+     */
+    static float max(float[] lanes) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (float v : lanes) m = Math.max(m, v);
+        return m;
+    }
+
+    /** Smallest lane, NaN if any lane is NaN, -0 under +0 ({@link Math#min} lane by lane, lane 0 first). */
+    static float min(float[] lanes) {
+        float m = Float.POSITIVE_INFINITY;
+        for (float v : lanes) m = Math.min(m, v);
+        return m;
+    }
+
     static double sum(double[] lanes, int count) {
         double total = 0;
         for (int i = 0; i < count; i++) total += lanes[i];

@@ -178,7 +178,8 @@ final class Reductions {
             if (n >= 2 * LANES) {
                 FloatVector acc = FloatVector.broadcast(FLOATS, Float.POSITIVE_INFINITY);
                 for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) acc = acc.min(FloatVector.fromArray(FLOATS, a, off + i));
-                m = Math.min(m, acc.reduceLanes(VectorOperators.MIN));
+                acc.intoArray(s.lanes, 0);
+                m = Math.min(m, Lanes.min(s.lanes));
             }
             for (; i < n; i++) m = Math.min(m, a[off + i]);
         }

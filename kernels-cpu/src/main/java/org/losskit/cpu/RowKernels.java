@@ -196,7 +196,7 @@ final class RowKernels {
         int bound = FLOATS.loopBound(n);
         ElementKernels.negativeAbs(x, xo, 0, bound, 1f, s.stageE);
         FastExp.expBlock(s.stageE, 0, bound, 0f, s.stageE);
-        ElementKernels.sigmoid(x, xo, s.stageE, 0, bound, s.stageSigmoid);
+        ElementKernels.sigmoid(x, xo, s.stageE, 0, bound, s.stageSigmoid, s.stageSigmoidOfNegative);
     }
 
     /** Scalar sigmoid with the same exp as the vector loops. */

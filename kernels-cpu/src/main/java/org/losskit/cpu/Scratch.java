@@ -17,6 +17,10 @@ final class Scratch {
     final float[] stageE = new float[Blocks.SIZE];
     final float[] stageLog1p = new float[Blocks.SIZE];
     final float[] stageSigmoid = new float[Blocks.SIZE];
+    final float[] stageSigmoidOfNegative = new float[Blocks.SIZE];
+    final float[] stageExp = new float[Blocks.SIZE];
+    final float[] stageLog = new float[Blocks.SIZE];
+    final float[] stageLogTarget = new float[Blocks.SIZE];
     final float[] stageValue = new float[Blocks.SIZE];
     final float[] stageSlope = new float[Blocks.SIZE];
     /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */

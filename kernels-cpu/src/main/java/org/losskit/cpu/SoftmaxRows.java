@@ -86,7 +86,7 @@ final class SoftmaxRows {
             int[] off = s.offset;
             float[] z = logitsBlock(logits, r, c0, n, softcap, s, off);
             if (target >= c0 && target < c0 + n) s.rowTargetLogit = z[off[0] + target - c0];
-            float blockMax = max(z, off[0], n);
+            float blockMax = max(z, off[0], n, s.lanes);
             float newMax = Math.max(m, blockMax);
             if (Float.isNaN(newMax)) {
                 m = Float.NaN;
@@ -102,8 +102,8 @@ final class SoftmaxRows {
         s.rowSumExp = sum;
     }
 
-    /** max of a block; NaN if any element is NaN (Math.max semantics, lane by lane). */
-    static float max(float[] a, int off, int n) {
+    /** max of a block; NaN if any element is NaN (Math.max semantics, lane by lane; lanes combined by {@link Lanes#max}). */
+    static float max(float[] a, int off, int n, float[] lanes) {
         int i = 0;
         float result = Float.NEGATIVE_INFINITY;
         if (n >= SCALAR_BELOW) {
@@ -113,7 +113,8 @@ final class SoftmaxRows {
                 m0 = m0.max(FloatVector.fromArray(FLOATS, a, off + i));
                 m1 = m1.max(FloatVector.fromArray(FLOATS, a, off + i + LANES));
             }
-            result = m0.max(m1).reduceLanes(VectorOperators.MAX);
+            m0.max(m1).intoArray(lanes, 0);
+            result = Lanes.max(lanes);
         }
         for (; i < n; i++) result = Math.max(result, a[off + i]);
         return result;
@@ -221,7 +222,7 @@ final class SoftmaxRows {
         for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
             int n = Math.min(Blocks.SIZE, cols - c0);
             int off = Blocks.read(logits, r, c0, n, s.input);
-            m = Math.max(m, max(Blocks.array(logits, s.input), off, n));
+            m = Math.max(m, max(Blocks.array(logits, s.input), off, n, s.lanes));
         }
         return m;
     }

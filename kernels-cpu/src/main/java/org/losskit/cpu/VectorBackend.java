@@ -73,21 +73,6 @@ public final class VectorBackend implements LossBackend {
         double row(int r, Scratch s);
     }
 
-    private static double scaleOf(Reduction reduction, double count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> 1;
-            case MEAN -> 1 / count;
-            case BATCHMEAN -> 1.0 / rows;
-        };
-    }
-
-    private static double reduced(Reduction reduction, double sum, double count, long rows) {
-        return switch (reduction) {
-            case NONE, SUM -> sum;
-            case MEAN -> sum / count;
-            case BATCHMEAN -> sum / rows;
-        };
-    }
 
     private static double sum(float[] weights, int count) {
         if (weights == null) return count;
@@ -114,14 +99,11 @@ public final class VectorBackend implements LossBackend {
                 counted++;
             }
         }
-        double scale = o.reduction() == Reduction.MEAN ? 1 / denominator : scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(denominator, rows);
         Matrix grad = out.gradientTarget(logits);
         double total = overRows(logits, (r, s) -> crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s));
-        return switch (o.reduction()) {
-            case NONE, SUM -> total;
-            case MEAN -> counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total / denominator;
-            case BATCHMEAN -> total / rows;
-        };
+        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
+        return o.reduction().reduce(total, denominator, rows);
     }
 
     /**
@@ -192,7 +174,7 @@ public final class VectorBackend implements LossBackend {
     @Override
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions o, LossOutputs out) {
         int rows = logits.rows();
-        double scale = scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         Matrix grad = out.gradientTarget(logits);
         double total = overRows(logits, (r, s) -> {
             float cap = (float) o.softcap();
@@ -217,7 +199,7 @@ public final class VectorBackend implements LossBackend {
             }
             return loss;
         });
-        return reduced(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     @Override
@@ -233,7 +215,7 @@ public final class VectorBackend implements LossBackend {
                 counted++;
             }
         }
-        double scale = o.reduction() == Reduction.MEAN ? 1 / denominator : scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(denominator, rows);
         Matrix grad = out.gradientTarget(logProbs);
         // loss = -w_y logp_y; dL/dlogp_c = -w_y [c = y] (gathers, nothing to vectorise but the zeroing)
         double total = overRows(logProbs, (r, s) -> {
@@ -248,15 +230,15 @@ public final class VectorBackend implements LossBackend {
             }
             return loss;
         });
-        if (o.reduction() == Reduction.MEAN) return counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total / denominator;
-        return reduced(o.reduction(), total, rows, rows);
+        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
+        return o.reduction().reduce(total, denominator, rows);
     }
 
     @Override
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
         int rows = logits.rows();
         double gamma = o.gamma();
-        double scale = scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         Matrix grad = out.gradientTarget(logits);
         double total = overRows(logits, (r, s) -> {
             int y = targets.getInt(r);
@@ -280,13 +262,13 @@ public final class VectorBackend implements LossBackend {
             }
             return loss;
         });
-        return reduced(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     @Override
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions o, LossOutputs out) {
         int rows = input.rows();
-        double scale = scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         Matrix grad = out.gradientTarget(input);
         double total = overRows(input, (r, s) -> {
             int y = targets.getInt(r);
@@ -296,20 +278,20 @@ public final class VectorBackend implements LossBackend {
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             return loss;
         });
-        return reduced(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     @Override
     public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
         int rows = logits.rows();
-        double scale = scaleOf(o.reduction(), rows, rows);
+        double scale = o.reduction().gradientScale(rows, rows);
         Matrix grad = out.gradientTarget(logits);
         double total = overRows(logits, (r, s) -> {
             double loss = RowKernels.diceRow(logits, target, grad, r, o.smooth(), scale, s);
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             return loss;
         });
-        return reduced(o.reduction(), total, rows, rows);
+        return o.reduction().reduce(total, rows, rows);
     }
 
     // ============================================================================ element losses
@@ -327,25 +309,25 @@ public final class VectorBackend implements LossBackend {
     @Override
     public double pointwise(PointwiseLoss loss, Matrix input, Matrix target, Matrix weight, LossOutputs out) {
         long n = input.size();
-        double scale = scaleOf(loss.reduction(), n, input.rows());
+        double scale = loss.reduction().gradientScale(n, input.rows());
         double total = overElements(input, ElementKernels.of(loss), target, weight, null, out, scale);
-        return reduced(loss.reduction(), total, n, input.rows());
+        return loss.reduction().reduce(total, n, input.rows());
     }
 
     @Override
     public double klDiv(Matrix input, Matrix target, KlDivOptions o, LossOutputs out) {
         long n = input.size();
-        double scale = scaleOf(o.reduction(), n, input.rows());
+        double scale = o.reduction().gradientScale(n, input.rows());
         double total = overElements(input, ElementKernels.klDiv(o), target, null, null, out, scale);
-        return reduced(o.reduction(), total, n, input.rows());
+        return o.reduction().reduce(total, n, input.rows());
     }
 
     @Override
     public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions o, LossOutputs out) {
         long n = input.size();
-        double scale = scaleOf(o.reduction(), n, input.rows());
+        double scale = o.reduction().gradientScale(n, input.rows());
         double total = overElements(input, ElementKernels.gaussianNll(o), target, null, variance, out, scale);
-        return reduced(o.reduction(), total, n, input.rows());
+        return o.reduction().reduce(total, n, input.rows());
     }
 
     @Override

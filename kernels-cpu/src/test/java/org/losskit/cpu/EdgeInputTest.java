@@ -53,7 +53,7 @@ class EdgeInputTest extends EngineTestBase {
                 for (int r = 0; r < rows; r++) {
                     Matrix row = Matrix.of(Arrays.copyOfRange(logits, r * classes, (r + 1) * classes), 1, classes);
                     Matrix target = Matrix.vector(new int[] {targets[r]});
-                    CrossEntropyDifferentialTest.compare(new CrossEntropyDifferentialTest.Case(1, classes, false, false, 0, 0, 0,
+                    CrossEntropyStorageTest.compare(new CrossEntropyStorageTest.Case(1, classes, false, false, 0, 0, 0,
                             reduction), row, new int[] {targets[r]}, o, false);
                     double value = cpu.crossEntropy(row, target, o, LossOutputs.none());
                     Agreement.loss("row " + r + " " + reduction, CE, value, reference.crossEntropy(row, target, o, LossOutputs.none()));
@@ -122,6 +122,46 @@ class EdgeInputTest extends EngineTestBase {
                     LossOutputs.withGradient(Matrix.vector(gradRef)).losses(Matrix.vector(lossesRef)));
             Agreement.losses("bce losses at " + special, Op.BCE_WITH_LOGITS.float32Bound(), lossesCpu, lossesRef);
             Agreement.gradient("bce gradient at " + special, Op.BCE_WITH_LOGITS.float32Bound(), gradCpu, gradRef);
+        }
+    }
+
+    /**
+     * BCE-with-logits and sigmoid focal at infinite logits take their limits, as the reference: the term whose
+     * coefficient is 0 adds exactly 0 (x = -inf, t = 0 gives 0, not 0 * inf), at every position of a vector and
+     * in the scalar-padded tail.
+     */
+    @Test
+    void logisticLossesAtInfiniteLogitsTakeTheirLimits() {
+        float inf = Float.POSITIVE_INFINITY;
+        int n = 4 * (VectorShapes.lanes() + 1) + 3;
+        float[] x = new float[n];
+        float[] t = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (i / 2) % 2 == 0 ? -inf : inf;
+            t[i] = i % 2;
+        }
+        float[] losses = new float[n];
+        float[] gradient = new float[n];
+        double sum = cpu.pointwise(new PointwiseLoss.BceWithLogits(Reduction.NONE), Matrix.vector(x), Matrix.vector(t), null,
+                LossOutputs.withGradient(Matrix.vector(gradient)).losses(Matrix.vector(losses)));
+        for (int i = 0; i < n; i++) {
+            boolean right = (x[i] > 0) == (t[i] == 1); // the logit's sign agrees with the label
+            assertEquals(right ? 0f : inf, losses[i], "BCE loss at x = " + x[i] + ", t = " + t[i]);
+            assertEquals(right ? 0f : (x[i] > 0 ? 1f : -1f), gradient[i], "BCE slope s - t at x = " + x[i] + ", t = " + t[i]);
+        }
+        assertEquals(inf, sum);
+        for (double gamma : new double[] {0, 2}) {
+            PointwiseLoss focal = new PointwiseLoss.SigmoidFocal(Reduction.NONE, 0.25, gamma);
+            float[] lossesCpu = new float[n];
+            float[] lossesRef = new float[n];
+            float[] gradCpu = new float[n];
+            float[] gradRef = new float[n];
+            cpu.pointwise(focal, Matrix.vector(x), Matrix.vector(t), null, LossOutputs.withGradient(Matrix.vector(gradCpu)).losses(Matrix.vector(lossesCpu)));
+            reference.pointwise(focal, Matrix.vector(x), Matrix.vector(t), null, LossOutputs.withGradient(Matrix.vector(gradRef)).losses(Matrix.vector(lossesRef)));
+            for (int i = 0; i < n; i++) {
+                assertEquals(lossesRef[i], lossesCpu[i], focal + " loss at x = " + x[i] + ", t = " + t[i]);
+                assertEquals(gradRef[i], gradCpu[i], focal + " slope at x = " + x[i] + ", t = " + t[i]);
+            }
         }
     }
 }

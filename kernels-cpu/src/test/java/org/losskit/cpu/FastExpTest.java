@@ -44,6 +44,59 @@ class FastExpTest {
     }
 
     @Test
+    void expAnyOverTheWholeRangeIsWithinTheDocumentedBoundAndEqualsExpBlockBelowZero() {
+        int lanes = VectorShapes.lanes();
+        float[] in = new float[lanes];
+        float[] out = new float[lanes];
+        float[] nonPositive = new float[lanes];
+        double worstVector = 0;
+        double worstScalar = 0;
+        // Every 64th float of [UNDERFLOW, OVERFLOW]: the negative half, then the positive half.
+        int[][] ranges = {{Float.floatToRawIntBits(-0f) + 1, Float.floatToRawIntBits(FastExp.UNDERFLOW)},
+                {0, Float.floatToRawIntBits(FastExp.OVERFLOW)}};
+        for (int[] range : ranges) {
+            int k = 0;
+            for (int bits = range[0]; bits <= range[1]; bits += 64) {
+                in[k++] = Float.intBitsToFloat(bits);
+                if (k == lanes) {
+                    FastExp.expAnyBlock(in, 0, lanes, 1f, out);
+                    if (in[0] <= 0) {
+                        FastExp.expBlock(in, 0, lanes, 0f, nonPositive);
+                        for (int i = 0; i < lanes; i++) assertEquals(Float.floatToRawIntBits(nonPositive[i]), Float.floatToRawIntBits(out[i]),
+                                "expAny and expBlock differ at " + in[i]);
+                    }
+                    for (int i = 0; i < lanes; i++) {
+                        double exact = StrictMath.exp(in[i]);
+                        float scalar = FastExp.expAny(in[i]);
+                        assertEquals(Float.floatToRawIntBits(out[i]), Float.floatToRawIntBits(scalar), "vector and scalar differ at " + in[i]);
+                        worstVector = Math.max(worstVector, ulps(out[i], exact));
+                        worstScalar = Math.max(worstScalar, ulps(scalar, exact));
+                    }
+                    k = 0;
+                }
+            }
+        }
+        System.out.println("FastExp.expAny max error: vector " + worstVector + " ulp, scalar " + worstScalar + " ulp");
+        assertTrue(worstVector <= FastExp.MAX_ULP_ERROR, "vector expAny error " + worstVector + " ulp");
+        assertTrue(worstScalar <= FastExp.MAX_ULP_ERROR, "scalar expAny error " + worstScalar + " ulp");
+        float[] special = {Float.POSITIVE_INFINITY, 88.8f, 88.72f, 88.1f, Float.NEGATIVE_INFINITY, -88f, Float.NaN, 0f, -0f};
+        float[] expected = {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, (float) StrictMath.exp(88.72f), (float) StrictMath.exp(88.1f),
+                0f, 0f, Float.NaN, 1f, 1f};
+        float[] block = new float[lanes];
+        for (int i = 0; i < special.length; i++) {
+            java.util.Arrays.fill(block, special[i]);
+            FastExp.expAnyBlock(block, 0, lanes, 1f, block);
+            for (float v : new float[] {block[0], FastExp.expAny(special[i])}) {
+                if (Float.isNaN(expected[i]) || Float.isInfinite(expected[i]) || expected[i] == 0 || expected[i] == 1) {
+                    assertEquals(expected[i], v, "exp(" + special[i] + ")");
+                } else {
+                    assertTrue(ulps(v, StrictMath.exp(special[i])) <= FastExp.MAX_ULP_ERROR, "exp(" + special[i] + ") = " + v);
+                }
+            }
+        }
+    }
+
+    @Test
     void specialValues() {
         float[] in = new float[VectorShapes.lanes()];
         float[] special = {0f, -0f, Float.NEGATIVE_INFINITY, Float.NaN, -1e30f, -88f, -87.3f, -Float.MIN_VALUE, -1e-30f};
