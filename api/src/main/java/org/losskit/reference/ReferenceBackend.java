@@ -134,8 +134,13 @@ public final class ReferenceBackend implements LossBackend {
             return Double.isFinite(max) ? Math.log(sumExp) + (max - z[c]) : lse - z[c];
         }
 
-        /** Entropy -sum p log p = sum p_c (lse - z_c), with 0 log 0 = 0. */
+        /**
+         * Entropy -sum p log p = sum p_c (lse - z_c), with 0 log 0 = 0. A row without a finite maximum has no
+         * distribution (every p is 0 or NaN), so the sum is empty and the entropy is reported as lse - 0 = lse:
+         * -inf for a row of only -inf, +inf with a +inf logit, NaN with a NaN.
+         */
         double entropy() {
+            if (!Double.isFinite(max)) return lse;
             CompensatedSum entropy = new CompensatedSum();
             for (int c = 0; c < z.length; c++) if (p[c] > 0) entropy.add(p[c] * lseMinus(c));
             return entropy.value();
