@@ -1,8 +1,5 @@
 package org.losskit;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * The checks every engine call makes before a backend sees it: types, shapes, buffer sizes, writability,
  * overlaps between inputs and outputs, and the values of host-resident class-index targets. Messages name the
@@ -41,7 +38,7 @@ final class CallChecks {
      * Class-index targets: int32, one per row, each in [0, classes) or equal to {@code ignoreIndex}. For host data
      * every value is checked; the message names the row and the value.
      */
-    static void indexTargets(Matrix targets, int rows, int classes, Integer ignoreIndex) {
+    static void indexTargets(Matrix targets, int rows, int classes, boolean hasIgnoreIndex, int ignoreIndex) {
         Arguments.notNull("targets", targets);
         if (targets.type() != ElementType.INT32) throw new IllegalArgumentException("targets must be INT32, got " + targets.type());
         if (targets.size() != rows) {
@@ -50,9 +47,9 @@ final class CallChecks {
         if (targets.isOnDevice()) return;
         for (int r = 0; r < rows; r++) {
             int t = targets.getInt(r);
-            if ((t < 0 || t >= classes) && (ignoreIndex == null || t != ignoreIndex)) {
+            if ((t < 0 || t >= classes) && !(hasIgnoreIndex && t == ignoreIndex)) {
                 throw new IllegalArgumentException("targets[" + r + "] = " + t + " is out of range [0, " + classes + ")"
-                        + (ignoreIndex == null ? "" : " and is not ignoreIndex (" + ignoreIndex + ")") + " (row " + r + ")");
+                        + (hasIgnoreIndex ? " and is not ignoreIndex (" + ignoreIndex + ")" : "") + " (row " + r + ")");
             }
         }
     }
@@ -68,70 +65,105 @@ final class CallChecks {
         }
     }
 
+    /** The outputs a loss call can write, in a fixed order, so the checks below need no collections. */
+    private static final int OUTPUT_KINDS = 7;
+
+    private static Matrix output(LossOutputs o, int kind) {
+        return switch (kind) {
+            case 0 -> o.gradient();
+            case 1 -> o.losses();
+            case 2 -> o.logSumExp();
+            case 3 -> o.maxLogit();
+            case 4 -> o.argmax();
+            case 5 -> o.targetProbability();
+            case 6 -> o.entropy();
+            default -> throw new IllegalArgumentException("output kind " + kind);
+        };
+    }
+
+    private static String outputName(int kind) {
+        return switch (kind) {
+            case 0 -> "gradient";
+            case 1 -> "losses";
+            case 2 -> "logSumExp";
+            case 3 -> "maxLogit";
+            case 4 -> "argmax";
+            case 5 -> "targetProbability";
+            case 6 -> "entropy";
+            default -> throw new IllegalArgumentException("output kind " + kind);
+        };
+    }
+
     /**
      * The outputs of a loss call: gradient of the input's shape (or in place over a writable float32 input), losses
      * with room for {@code lossCount} values, diagnostics (only where {@code diagnosticsAllowed}) with room for one
-     * value per row, and no output overlapping an input or another output.
+     * value per row, every operand on the same side (host or device), and no output overlapping an input or another
+     * output. {@code second} and {@code third} are the call's other inputs (targets, weights), each possibly null.
+     * Allocates nothing unless it throws: it runs on every call.
      */
     static void lossOutputs(LossOutputs outputs, Matrix input, String inputName, long lossCount, boolean diagnosticsAllowed,
-                            Matrix... otherInputs) {
+                            Matrix second, String secondName, Matrix third, String thirdName) {
         Arguments.notNull("outputs", outputs);
-        List<Named> written = new ArrayList<>();
         if (outputs.isGradientInPlace()) {
             if (input.type() != ElementType.FLOAT32) {
                 throw new IllegalArgumentException("gradientInPlace needs FLOAT32 " + inputName + ", got " + input.type());
             }
             if (input.isReadOnly()) throw new IllegalArgumentException("gradientInPlace needs writable " + inputName + ", it is read-only");
         } else if (outputs.gradient() != null) {
-            Matrix gradient = outputs.gradient();
-            writable("gradient", gradient, ElementType.FLOAT32);
-            sameShape("gradient", gradient, inputName, input);
-            written.add(new Named("gradient", gradient));
+            writable("gradient", outputs.gradient(), ElementType.FLOAT32);
+            sameShape("gradient", outputs.gradient(), inputName, input);
         }
         if (outputs.losses() != null) {
             writable("losses", outputs.losses(), ElementType.FLOAT32);
             outputSize("losses", outputs.losses(), lossCount);
-            written.add(new Named("losses", outputs.losses()));
         }
         if (outputs.wantsDiagnostics() && !diagnosticsAllowed) {
             throw new IllegalArgumentException("diagnostics (logSumExp, maxLogit, argmax, targetProbability, entropy) are only computed by crossEntropy and crossEntropyProbs");
         }
-        diagnostic("logSumExp", outputs.logSumExp(), ElementType.FLOAT32, input.rows(), written);
-        diagnostic("maxLogit", outputs.maxLogit(), ElementType.FLOAT32, input.rows(), written);
-        diagnostic("argmax", outputs.argmax(), ElementType.INT32, input.rows(), written);
-        diagnostic("targetProbability", outputs.targetProbability(), ElementType.FLOAT32, input.rows(), written);
-        diagnostic("entropy", outputs.entropy(), ElementType.FLOAT32, input.rows(), written);
-
-        List<Named> read = new ArrayList<>();
-        read.add(new Named(inputName, input));
-        for (int i = 0; i < otherInputs.length; i++) {
-            if (otherInputs[i] != null) read.add(new Named("input " + (i + 2), otherInputs[i]));
+        for (int kind = 2; kind < OUTPUT_KINDS; kind++) {
+            Matrix diagnostic = output(outputs, kind);
+            if (diagnostic == null) continue;
+            writable(outputName(kind), diagnostic, kind == 4 ? ElementType.INT32 : ElementType.FLOAT32);
+            outputSize(outputName(kind), diagnostic, input.rows());
         }
-        sameSide(input, inputName, written, read);
-        noOverlaps(written, read, outputs.isGradientInPlace());
-    }
 
-    private static void diagnostic(String name, Matrix m, ElementType type, int rows, List<Named> written) {
-        if (m == null) return;
-        writable(name, m, type);
-        outputSize(name, m, rows);
-        written.add(new Named(name, m));
-    }
-
-    record Named(String name, Matrix matrix) {}
-
-    /** All operands of one call live on the host, or all on one device. */
-    static void sameSide(Matrix input, String inputName, List<Named> written, List<Named> read) {
-        for (List<Named> group : List.of(written, read)) {
-            for (Named n : group) {
-                if (n.matrix().isOnDevice() != input.isOnDevice()) {
-                    throw new IllegalArgumentException(n.name() + " is " + side(n.matrix()) + " but " + inputName + " is "
-                            + side(input) + "; pass every operand of a call on the same side");
-                }
-                if (n.matrix().isOnDevice() && n.matrix().device() != null && !n.matrix().device().isOpen()) {
-                    throw new IllegalArgumentException(n.name() + " is device memory that was already closed");
-                }
+        sameSide(second, secondName, input, inputName);
+        sameSide(third, thirdName, input, inputName);
+        for (int kind = 0; kind < OUTPUT_KINDS; kind++) {
+            Matrix out = output(outputs, kind);
+            if (out == null) continue;
+            String name = outputName(kind);
+            sameSide(out, name, input, inputName);
+            notOverlapping(out, name, input, inputName);
+            notOverlapping(out, name, second, secondName);
+            notOverlapping(out, name, third, thirdName);
+            for (int later = kind + 1; later < OUTPUT_KINDS; later++) {
+                notOverlapping(out, name, output(outputs, later), outputName(later));
             }
+        }
+        if (outputs.isGradientInPlace()) {
+            // The gradient overwrites the input while the other inputs are still read.
+            if (input.overlaps(second)) throw new IllegalArgumentException("the in-place gradient would overwrite " + secondName + ", which overlaps " + inputName);
+            if (input.overlaps(third)) throw new IllegalArgumentException("the in-place gradient would overwrite " + thirdName + ", which overlaps " + inputName);
+        }
+    }
+
+    private static void notOverlapping(Matrix out, String outName, Matrix other, String otherName) {
+        if (other != null && out.overlaps(other)) {
+            throw new IllegalArgumentException(outName + " overlaps " + otherName
+                    + (outName.equals("gradient") ? "; ask for LossOutputs.gradientInPlace() to write the gradient over the input" : ""));
+        }
+    }
+
+    /** {@code m} (if not null) lives on the same side (host or device) as {@code reference}, and is still open. */
+    static void sameSide(Matrix m, String name, Matrix reference, String referenceName) {
+        if (m == null) return;
+        if (m.isOnDevice() != reference.isOnDevice()) {
+            throw new IllegalArgumentException(name + " is " + side(m) + " but " + referenceName + " is "
+                    + side(reference) + "; pass every operand of a call on the same side");
+        }
+        if (m.isOnDevice() && !m.device().isOpen()) {
+            throw new IllegalArgumentException(name + " is device memory that was already closed");
         }
     }
 
@@ -139,28 +171,4 @@ final class CallChecks {
         return m.isOnDevice() ? "in device memory" : "on the host";
     }
 
-    private static void noOverlaps(List<Named> written, List<Named> read, boolean gradientInPlace) {
-        for (int i = 0; i < written.size(); i++) {
-            Named out = written.get(i);
-            for (Named in : read) {
-                if (out.matrix().overlaps(in.matrix())) {
-                    throw new IllegalArgumentException(out.name() + " overlaps " + in.name()
-                            + (out.name().equals("gradient") ? "; ask for LossOutputs.gradientInPlace() to write the gradient over the input" : ""));
-                }
-            }
-            for (int j = i + 1; j < written.size(); j++) {
-                if (out.matrix().overlaps(written.get(j).matrix())) {
-                    throw new IllegalArgumentException(out.name() + " overlaps " + written.get(j).name());
-                }
-            }
-        }
-        if (gradientInPlace && read.size() > 1) {
-            Matrix logits = read.getFirst().matrix();
-            for (Named in : read.subList(1, read.size())) {
-                if (logits.overlaps(in.matrix())) {
-                    throw new IllegalArgumentException("the in-place gradient would overwrite " + in.name() + ", which overlaps the input");
-                }
-            }
-        }
-    }
 }

@@ -147,9 +147,9 @@ public final class LossEngine implements AutoCloseable {
     public double crossEntropy(Matrix logits, Matrix targets, CrossEntropyOptions options, LossOutputs outputs) {
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
-        CallChecks.indexTargets(targets, logits.rows(), logits.cols(), options.ignoreIndex());
+        CallChecks.indexTargets(targets, logits.rows(), logits.cols(), true, options.ignoreIndex());
         CallChecks.weightCount("classWeights", options.classWeights(), logits.cols(), "the number of classes");
-        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), true, targets);
+        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), true, targets, "targets", null, null);
         return route(Op.CROSS_ENTROPY, logits.size(), logits.isOnDevice()).crossEntropy(logits, targets, options, outputs);
     }
 
@@ -164,7 +164,7 @@ public final class LossEngine implements AutoCloseable {
         Arguments.notNull("options", options);
         CallChecks.sameShape("targetProbs", targetProbs, "logits", logits);
         CallChecks.weightCount("classWeights", options.classWeights(), logits.cols(), "the number of classes");
-        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), true, targetProbs);
+        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), true, targetProbs, "targetProbs", null, null);
         return route(Op.CROSS_ENTROPY_PROBS, logits.size(), logits.isOnDevice()).crossEntropyProbs(logits, targetProbs, options, outputs);
     }
 
@@ -178,9 +178,9 @@ public final class LossEngine implements AutoCloseable {
     public double nll(Matrix logProbs, Matrix targets, NllOptions options, LossOutputs outputs) {
         CallChecks.floatInput("logProbs", logProbs);
         Arguments.notNull("options", options);
-        CallChecks.indexTargets(targets, logProbs.rows(), logProbs.cols(), options.ignoreIndex());
+        CallChecks.indexTargets(targets, logProbs.rows(), logProbs.cols(), true, options.ignoreIndex());
         CallChecks.weightCount("classWeights", options.classWeights(), logProbs.cols(), "the number of classes");
-        CallChecks.lossOutputs(outputs, logProbs, "logProbs", logProbs.rows(), false, targets);
+        CallChecks.lossOutputs(outputs, logProbs, "logProbs", logProbs.rows(), false, targets, "targets", null, null);
         return route(Op.NLL, logProbs.size(), logProbs.isOnDevice()).nll(logProbs, targets, options, outputs);
     }
 
@@ -188,9 +188,9 @@ public final class LossEngine implements AutoCloseable {
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions options, LossOutputs outputs) {
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
-        CallChecks.indexTargets(targets, logits.rows(), logits.cols(), null);
+        CallChecks.indexTargets(targets, logits.rows(), logits.cols(), false, 0);
         CallChecks.weightCount("alpha", options.alpha(), logits.cols(), "the number of classes");
-        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), false, targets);
+        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), false, targets, "targets", null, null);
         return route(Op.SOFTMAX_FOCAL, logits.size(), logits.isOnDevice()).softmaxFocal(logits, targets, options, outputs);
     }
 
@@ -198,9 +198,9 @@ public final class LossEngine implements AutoCloseable {
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions options, LossOutputs outputs) {
         CallChecks.floatInput("input", input);
         Arguments.notNull("options", options);
-        CallChecks.indexTargets(targets, input.rows(), input.cols(), null);
+        CallChecks.indexTargets(targets, input.rows(), input.cols(), false, 0);
         CallChecks.weightCount("classWeights", options.classWeights(), input.cols(), "the number of classes");
-        CallChecks.lossOutputs(outputs, input, "input", input.rows(), false, targets);
+        CallChecks.lossOutputs(outputs, input, "input", input.rows(), false, targets, "targets", null, null);
         return route(Op.MULTI_MARGIN, input.size(), input.isOnDevice()).multiMargin(input, targets, options, outputs);
     }
 
@@ -210,7 +210,7 @@ public final class LossEngine implements AutoCloseable {
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
         CallChecks.sameShape("target", target, "input", input);
-        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target);
+        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, "target", null, null);
         return route(Op.KL_DIV, input.size(), input.isOnDevice()).klDiv(input, target, options, outputs);
     }
 
@@ -220,7 +220,7 @@ public final class LossEngine implements AutoCloseable {
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
         CallChecks.sameShape("target", target, "logits", logits);
-        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), false, target);
+        CallChecks.lossOutputs(outputs, logits, "logits", logits.rows(), false, target, "target", null, null);
         return route(Op.DICE, logits.size(), logits.isOnDevice()).dice(logits, target, options, outputs);
     }
 
@@ -244,7 +244,7 @@ public final class LossEngine implements AutoCloseable {
         if (loss instanceof PointwiseLoss.BceWithLogits bce) {
             CallChecks.weightCount("posWeight", bce.posWeight(), input.cols(), "the number of columns");
         }
-        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, weight);
+        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, "target", weight, "weight");
         return route(loss.op(), input.size(), input.isOnDevice()).pointwise(loss, input, target, weight, outputs);
     }
 
@@ -261,7 +261,7 @@ public final class LossEngine implements AutoCloseable {
         Arguments.notNull("options", options);
         CallChecks.sameShape("target", target, "input", input);
         CallChecks.sameShape("variance", variance, "input", input);
-        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, variance);
+        CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, "target", variance, "variance");
         return route(Op.GAUSSIAN_NLL, input.size(), input.isOnDevice()).gaussianNll(input, target, variance, options, outputs);
     }
 
@@ -270,7 +270,7 @@ public final class LossEngine implements AutoCloseable {
         Arguments.notNull("penalty", penalty);
         CallChecks.floatInput("parameters", parameters);
         LossOutputs outputs = gradient == null ? LossOutputs.none() : LossOutputs.withGradient(gradient);
-        CallChecks.lossOutputs(outputs, parameters, "parameters", 0, false);
+        CallChecks.lossOutputs(outputs, parameters, "parameters", 0, false, null, null, null, null);
         return route(Op.PENALTY, parameters.size(), parameters.isOnDevice()).penalty(penalty, parameters, gradient);
     }
 
@@ -315,12 +315,12 @@ public final class LossEngine implements AutoCloseable {
         CallChecks.floatInput("a", a);
         CallChecks.floatInput("b", b);
         CallChecks.sameShape("b", b, "a", a);
-        CallChecks.sameSide(a, "a", List.of(), List.of(new CallChecks.Named("b", b)));
+        CallChecks.sameSide(b, "b", a, "a");
         return route(Op.REDUCTION, a.size(), a.isOnDevice()).dot(a, b);
     }
 
     private static void checkReductionOutput(Matrix x, Matrix out) {
-        CallChecks.sameSide(x, "x", List.of(new CallChecks.Named("out", out)), List.of());
+        CallChecks.sameSide(out, "out", x, "x");
         if (out.overlaps(x)) throw new IllegalArgumentException("out overlaps x");
     }
 
@@ -328,7 +328,8 @@ public final class LossEngine implements AutoCloseable {
 
     private LossBackend route(Op op, long elements, boolean onDevice) {
         if (closed.get()) throw new IllegalStateException("this LossEngine is closed");
-        for (LossBackend backend : backends) {
+        for (int i = 0; i < backends.size(); i++) { // indexed: no iterator on the hot path
+            LossBackend backend = backends.get(i);
             if (!backend.supports(op)) continue;
             if (onDevice) {
                 if (backend.acceptsDeviceMemory()) return backend;

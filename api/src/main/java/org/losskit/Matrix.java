@@ -204,18 +204,33 @@ public final class Matrix {
         return whole.asSlice(offset * type.byteSize(), extent() * type.byteSize());
     }
 
-    /** True when the two views share at least one byte of storage. */
+    /**
+     * True when the two views share at least one byte of storage (their extents overlap; two strided views that
+     * interleave without sharing an element still count). Arrays, native segments and device memory are compared
+     * by address range without allocating, since every call checks its outputs this way.
+     */
     public boolean overlaps(Matrix other) {
         if (other == null || size() == 0 || other.size() == 0) return false;
         if (device != null || other.device != null) {
-            if (device == null || other.device == null) return false;
-            long a0 = device.address() + offset * type.byteSize();
-            long a1 = a0 + extent() * type.byteSize();
-            long b0 = other.device.address() + other.offset * other.type.byteSize();
-            long b1 = b0 + other.extent() * other.type.byteSize();
-            return a0 < b1 && b0 < a1;
+            return device != null && other.device != null
+                    && byteRangesOverlap(device.address(), other.device.address(), other);
         }
+        boolean isNative = segment != null && segment.isNative();
+        boolean otherIsNative = other.segment != null && other.segment.isNative();
+        if (isNative && otherIsNative) return byteRangesOverlap(segment.address(), other.segment.address(), other);
+        if (isNative != otherIsNative) return false; // native memory never overlaps the Java heap
+        if (array != null && other.array != null) return array == other.array && byteRangesOverlap(0, 0, other);
+        // A heap segment on at least one side: let the FFM API compare the heap bases.
         return hostSegment().asOverlappingSlice(other.hostSegment()).isPresent();
+    }
+
+    /** [base + offset, base + offset + extent) against the same for {@code other}, in bytes. */
+    private boolean byteRangesOverlap(long base, long otherBase, Matrix other) {
+        long a0 = base + offset * type.byteSize();
+        long a1 = a0 + extent() * type.byteSize();
+        long b0 = otherBase + other.offset * other.type.byteSize();
+        long b1 = b0 + other.extent() * other.type.byteSize();
+        return a0 < b1 && b0 < a1;
     }
 
     // ---------------------------------------------------------------- element access (clear, not fast)
