@@ -67,9 +67,21 @@ final class Chunks implements AutoCloseable {
         return scratch.get();
     }
 
+    /**
+     * The fixed cost of one row, in elements of work: the row set-up, the target lookup, one log and the row's
+     * result (~80 ns a row at 4096x10 against ~0.7 ns an element in long rows). Counted so that many short rows
+     * are split into chunks and threads like the same work in long rows.
+     */
+    static final int ROW_COST_ELEMENTS = 120;
+
     /** Rows per chunk for rows of {@code cols} elements. */
     static int rowsPerChunk(int cols) {
-        return (int) Math.max(1, TARGET_ELEMENTS / Math.max(1, cols));
+        return (int) Math.max(1, TARGET_ELEMENTS / rowWork(1, cols));
+    }
+
+    /** The work of {@code rows} rows of {@code cols} elements, in elements, for {@link #run}'s threshold. */
+    static long rowWork(int rows, int cols) {
+        return (long) rows * (cols + ROW_COST_ELEMENTS);
     }
 
     /** Number of chunks of {@code per} items over {@code items}. */
@@ -77,7 +89,7 @@ final class Chunks implements AutoCloseable {
         return (int) ((items + per - 1) / per);
     }
 
-    /** Runs chunks [0, chunks) and returns the sum of their partials in chunk order. */
+    /** Runs chunks [0, chunks) of {@code elements} elements of work and returns the sum of their partials in chunk order. */
     double run(int chunks, long elements, Work work) {
         if (chunks <= 1 || workers.length == 0 || elements < PARALLEL_THRESHOLD || !handOff.tryLock()) {
             Scratch own = scratch.get();

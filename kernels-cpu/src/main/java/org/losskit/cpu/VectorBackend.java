@@ -59,7 +59,7 @@ public final class VectorBackend implements LossBackend {
     private double overRows(Matrix input, RowWork rowWork) {
         int rows = input.rows();
         int per = Chunks.rowsPerChunk(input.cols());
-        return chunks.run(Chunks.count(rows, per), input.size(), (chunk, s) -> {
+        return chunks.run(Chunks.count(rows, per), Chunks.rowWork(rows, input.cols()), (chunk, s) -> {
             int from = chunk * per;
             int to = Math.min(rows, from + per);
             double partial = 0;
