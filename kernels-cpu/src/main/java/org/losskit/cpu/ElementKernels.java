@@ -350,7 +350,8 @@ final class ElementKernels {
     }
 
     private static double bceWithLogits(Kernel k, Block b, int from, int to, float scale) {
-        logistic(b, b.x, b.xo, from, to);
+        // e and log1p(e) staged; the two sigmoids are formed here from e (no staged arrays: one pass less).
+        softplusStages(b, b.x, b.xo, from, to);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int i = from; i < to; i += LANES) {
             // loss (1 - t) x + (1 + (pw - 1) t) softplus(-x) = (1 - t) softplus(x) + pw t softplus(-x): two terms
@@ -365,8 +366,13 @@ final class ElementKernels {
             FloatVector positiveCoefficient = pw.mul(t);
             FloatVector value = weighted(negativeCoefficient, log1pE.add(x.max(0f)))
                     .add(weighted(positiveCoefficient, log1pE.add(x.neg().max(0f))));
-            FloatVector slope = negativeCoefficient.mul(FloatVector.fromArray(FLOATS, b.sigmoid, i))
-                    .sub(positiveCoefficient.mul(FloatVector.fromArray(FLOATS, b.sigmoidOfNegative, i)));
+            // sigmoid(x) and sigmoid(-x) as in sigmoid(): 1 / (1 + e) on the side of |x|, e / (1 + e) on the other
+            FloatVector e = FloatVector.fromArray(FLOATS, b.e, i);
+            FloatVector inverse = one.div(e.add(one));
+            FloatVector small = e.mul(inverse);
+            VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
+            FloatVector slope = negativeCoefficient.mul(inverse.blend(small, negative))
+                    .sub(positiveCoefficient.mul(small.blend(inverse, negative)));
             value.intoArray(b.value, i);
             slope.intoArray(b.slope, i);
         }
@@ -384,10 +390,15 @@ final class ElementKernels {
      * per-compilation node budget, which then stops inlining the Vector API and boxes every vector.
      */
     static void logistic(Block b, float[] x, int xo, int from, int to) {
+        softplusStages(b, x, xo, from, to);
+        sigmoid(x, xo, b.e, from, to, b.sigmoid, b.sigmoidOfNegative);
+    }
+
+    /** The first stages of {@link #logistic}: e = exp(-|x|) and log1p(e). */
+    static void softplusStages(Block b, float[] x, int xo, int from, int to) {
         negativeAbs(x, xo, from, to, 1f, b.e);
         FastExp.expBlock(b.e, from, to - from, 0f, b.e);
         FastLog1p.log1pBlock(b.e, to, b.log1pE);
-        sigmoid(x, xo, b.e, from, to, b.sigmoid, b.sigmoidOfNegative);
     }
 
     /** {@code out[i] = -factor |x[xo + i]|} over [from, to). */

@@ -45,6 +45,8 @@ final class Scratch {
     float rowMax;
     double rowSumExp;
     float rowTargetLogit;
+    /** Whether {@link ShortRows#crossEntropyRow} handled its row (false: the row has no finite max). */
+    boolean shortRowDone;
     /** Results of {@link SoftmaxRows#probabilityTerms}. */
     double probabilityMass;
     double probabilityGap;

@@ -57,7 +57,7 @@ final class SoftmaxRows {
     }
 
     /** The block of logits as the softmax sees them: the storage itself, or softcapped into {@code s.capped}. */
-    private static float[] logitsBlock(Matrix logits, int r, int c0, int n, float softcap, Scratch s, int[] offset) {
+    static float[] logitsBlock(Matrix logits, int r, int c0, int n, float softcap, Scratch s, int[] offset) {
         int off = Blocks.read(logits, r, c0, n, s.input);
         float[] a = Blocks.array(logits, s.input);
         if (softcap > 0) {

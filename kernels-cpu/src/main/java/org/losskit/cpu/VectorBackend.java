@@ -59,7 +59,7 @@ public final class VectorBackend implements LossBackend {
     private double overRows(Matrix input, RowWork rowWork) {
         int rows = input.rows();
         int per = Chunks.rowsPerChunk(input.cols());
-        return chunks.run(Chunks.count(rows, per), input.size(), (chunk, s) -> {
+        return chunks.run(Chunks.count(rows, per), Chunks.rowWork(rows, input.cols()), (chunk, s) -> {
             int from = chunk * per;
             int to = Math.min(rows, from + per);
             double partial = 0;
@@ -101,7 +101,21 @@ public final class VectorBackend implements LossBackend {
         }
         double scale = o.reduction().gradientScale(denominator, rows);
         Matrix grad = out.gradientTarget(logits);
-        double total = overRows(logits, (r, s) -> crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s));
+        boolean shortRows = classes <= ShortRows.MAX_CLASSES && !out.wantsDiagnostics();
+        double total = overRows(logits, (r, s) -> {
+            if (shortRows) {
+                int y = targets.getInt(r);
+                if (y != o.ignoreIndex()) {
+                    double loss = ShortRows.crossEntropyRow(logits, r, y, (float) o.softcap(), s.weights(o.classWeights()),
+                            weightSum, o.labelSmoothing(), o.zLoss(), scale, grad, s);
+                    if (s.shortRowDone) {
+                        if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+                        return loss;
+                    }
+                }
+            }
+            return crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s);
+        });
         if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
         return o.reduction().reduce(total, denominator, rows);
     }
