@@ -1,9 +1,11 @@
 package org.losskit.bench;
 
 import java.io.PrintStream;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.losskit.LossEngine.BackendStatus;
@@ -67,8 +69,24 @@ final class ConsoleTables {
         Map<String, Double> baselineSeconds = rows.stream()
                 .filter(r -> r.series().equals(baseline) && r.hasFigure())
                 .collect(Collectors.toMap(r -> r.workload() + "|" + r.shape(), Sweep.Row::medianSeconds, Math::min));
+        // A series with no figure at any size (a backend that is not here) gets one line instead of one per size;
+        // report.json and report.md keep every row.
+        Map<String, Long> sizesPerSeries = rows.stream().collect(Collectors.groupingBy(ConsoleTables::seriesKey, Collectors.counting()));
+        Map<String, Set<String>> notesOfMissingSeries = rows.stream().filter(r -> !r.hasFigure())
+                .collect(Collectors.groupingBy(ConsoleTables::seriesKey, Collectors.mapping(r -> String.valueOf(r.note()), Collectors.toSet())));
+        Set<String> printed = new HashSet<>();
         for (Sweep.Row r : rows) {
             if (!r.hasFigure()) {
+                String key = seriesKey(r);
+                Set<String> notes = notesOfMissingSeries.get(key);
+                boolean wholeSeriesMissing = notes.size() == 1 && rows.stream().filter(x -> seriesKey(x).equals(key)).noneMatch(Sweep.Row::hasFigure);
+                if (wholeSeriesMissing) {
+                    if (printed.add(key)) {
+                        out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(),
+                                "all " + sizesPerSeries.get(key) + " sizes", "-", "-", shortened(r.note()));
+                    }
+                    continue;
+                }
                 out.printf("  %-25s %-16s %-14s %10s %11s  %s%n", r.workload(), r.series(), r.shape(), "-", "-", shortened(r.note()));
                 continue;
             }
@@ -82,6 +100,10 @@ final class ConsoleTables {
                     Report.duration(r.medianSeconds()), Report.rate(r.elementsPerSecond()),
                     crossover.isEmpty() ? versus : versus + "  " + crossover);
         }
+    }
+
+    private static String seriesKey(Sweep.Row r) {
+        return r.workload() + "|" + r.series();
     }
 
     static void printCrossovers(PrintStream out, List<Sweep.Crossover> crossovers) {

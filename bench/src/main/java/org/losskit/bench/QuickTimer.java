@@ -22,8 +22,12 @@ record QuickTimer(long warmupNanos, int samples, long minSampleNanos, long kerne
     static final String DESCRIPTION = "quick timing, not JMH: warm-up, then the median of several samples per size; "
             + "quote figures from the JMH benchmarks (bench/run --jmh), see docs/BENCHMARKS.md";
 
+    /**
+     * --quick: 250 ms of warm-up per point. Less (60 ms was tried) ends before C2 has compiled the first kernel of a
+     * workload, and that size then reports interpreter speed (BCE at 65K elements came out 80x slow).
+     */
     static QuickTimer quick() {
-        return new QuickTimer(60_000_000L, 5, 5_000_000L, 600_000_000L);
+        return new QuickTimer(250_000_000L, 5, 5_000_000L, 600_000_000L);
     }
 
     static QuickTimer standard() {
