@@ -14,9 +14,9 @@ import org.losskit.Op;
 import org.losskit.Penalty;
 import org.losskit.PointwiseLoss;
 import org.losskit.ReduceOp;
-import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
 import org.losskit.spi.LossBackend;
+import org.losskit.spi.WeightedMeanDivisor;
 
 /**
  * The oracle: every op of the catalogue in plain scalar Java, accumulated in double, written to be read next to
@@ -168,16 +168,8 @@ public final class ReferenceBackend implements LossBackend {
         for (int c = 0; c < classes; c++) weightSum += o.classWeight(c);
 
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
-        double denominator = 0;
-        int counted = 0;
-        for (int r = 0; r < rows; r++) {
-            int y = targets.getInt(r);
-            if (y != o.ignoreIndex()) {
-                denominator += o.classWeight(y);
-                counted++;
-            }
-        }
-        double scale = o.reduction().gradientScale(denominator, rows);
+        WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
+        double scale = divisor.gradientScale(o.reduction(), rows);
 
         SoftmaxRow row = new SoftmaxRow(classes);
         CompensatedSum total = new CompensatedSum();
@@ -216,8 +208,7 @@ public final class ReferenceBackend implements LossBackend {
                 }
             }
         }
-        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
-        return o.reduction().reduce(total.value(), denominator, rows);
+        return divisor.reduce(o.reduction(), total.value(), rows, o.allIgnoredMeanIsZero());
     }
 
     @Override
@@ -265,16 +256,9 @@ public final class ReferenceBackend implements LossBackend {
     public double nll(Matrix logProbs, Matrix targets, NllOptions o, LossOutputs out) {
         int rows = logProbs.rows();
         Matrix grad = out.gradientTarget(logProbs);
-        double denominator = 0;
-        int counted = 0;
-        for (int r = 0; r < rows; r++) {
-            int y = targets.getInt(r);
-            if (y != o.ignoreIndex()) {
-                denominator += o.classWeight(y);
-                counted++;
-            }
-        }
-        double scale = o.reduction().gradientScale(denominator, rows);
+        // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
+        WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
+        double scale = divisor.gradientScale(o.reduction(), rows);
         CompensatedSum total = new CompensatedSum();
         for (int r = 0; r < rows; r++) {
             int y = targets.getInt(r);
@@ -288,10 +272,7 @@ public final class ReferenceBackend implements LossBackend {
                 if (!ignored) grad.setFloat(r, y, (float) (-o.classWeight(y) * scale));
             }
         }
-        if (o.reduction() == Reduction.MEAN) {
-            return counted == 0 && o.allIgnoredMeanIsZero() ? 0 : total.value() / denominator;
-        }
-        return o.reduction().reduce(total.value(), rows, rows);
+        return divisor.reduce(o.reduction(), total.value(), rows, o.allIgnoredMeanIsZero());
     }
 
     @Override

@@ -12,10 +12,10 @@ import org.losskit.Op;
 import org.losskit.Penalty;
 import org.losskit.PointwiseLoss;
 import org.losskit.ReduceOp;
-import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
 import org.losskit.spi.EngineSettings;
 import org.losskit.spi.LossBackend;
+import org.losskit.spi.WeightedMeanDivisor;
 
 /**
  * The Vector API backend: every op of the catalogue in float32 SIMD loops, rows (or element ranges) split across
@@ -90,16 +90,8 @@ public final class VectorBackend implements LossBackend {
         float[] callerWeights = chunks.scratch().weights(o.classWeights());
         double weightSum = sum(callerWeights, classes);
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
-        double denominator = 0;
-        int counted = 0;
-        for (int r = 0; r < rows; r++) {
-            int y = targets.getInt(r);
-            if (y != o.ignoreIndex()) {
-                denominator += callerWeights == null ? 1 : callerWeights[y];
-                counted++;
-            }
-        }
-        double scale = o.reduction().gradientScale(denominator, rows);
+        WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
+        double scale = divisor.gradientScale(o.reduction(), rows);
         Matrix grad = out.gradientTarget(logits);
         boolean shortRows = classes <= ShortRows.MAX_CLASSES && !out.wantsDiagnostics();
         double total = overRows(logits, (r, s) -> {
@@ -116,8 +108,7 @@ public final class VectorBackend implements LossBackend {
             }
             return crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s);
         });
-        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
-        return o.reduction().reduce(total, denominator, rows);
+        return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
     }
 
     /**
@@ -219,17 +210,9 @@ public final class VectorBackend implements LossBackend {
     @Override
     public double nll(Matrix logProbs, Matrix targets, NllOptions o, LossOutputs out) {
         int rows = logProbs.rows();
-        float[] callerWeights = chunks.scratch().weights(o.classWeights());
-        double denominator = 0;
-        int counted = 0;
-        for (int r = 0; r < rows; r++) {
-            int y = targets.getInt(r);
-            if (y != o.ignoreIndex()) {
-                denominator += callerWeights == null ? 1 : callerWeights[y];
-                counted++;
-            }
-        }
-        double scale = o.reduction().gradientScale(denominator, rows);
+        // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
+        WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
+        double scale = divisor.gradientScale(o.reduction(), rows);
         Matrix grad = out.gradientTarget(logProbs);
         // loss = -w_y logp_y; dL/dlogp_c = -w_y [c = y] (gathers, nothing to vectorise but the zeroing)
         double total = overRows(logProbs, (r, s) -> {
@@ -244,8 +227,7 @@ public final class VectorBackend implements LossBackend {
             }
             return loss;
         });
-        if (o.reduction() == Reduction.MEAN && counted == 0 && o.allIgnoredMeanIsZero()) return 0;
-        return o.reduction().reduce(total, denominator, rows);
+        return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
     }
 
     @Override
