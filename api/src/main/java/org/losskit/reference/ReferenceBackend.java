@@ -1,7 +1,5 @@
 package org.losskit.reference;
 
-import java.util.Set;
-
 import org.losskit.CrossEntropyOptions;
 import org.losskit.DiceOptions;
 import org.losskit.GaussianNllOptions;
@@ -39,9 +37,10 @@ public final class ReferenceBackend implements LossBackend {
         return "scalar float64 oracle";
     }
 
+    /** The oracle implements every op of the catalogue. */
     @Override
     public boolean supports(Op op) {
-        return Set.of(Op.values()).contains(op);
+        return true;
     }
 
     @Override
