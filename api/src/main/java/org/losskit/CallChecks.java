@@ -15,12 +15,6 @@ final class CallChecks {
         return m;
     }
 
-    static Matrix float32Input(String name, Matrix m) {
-        Arguments.notNull(name, m);
-        if (m.type() != ElementType.FLOAT32) throw new IllegalArgumentException(name + " must be FLOAT32, got " + m.type());
-        return m;
-    }
-
     static void sameShape(String name, Matrix m, String referenceName, Matrix reference) {
         if (m.rows() != reference.rows() || m.cols() != reference.cols()) {
             throw new IllegalArgumentException(name + " has shape " + m.rows() + "x" + m.cols() + " but " + referenceName
