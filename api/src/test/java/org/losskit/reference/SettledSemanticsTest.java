@@ -6,6 +6,7 @@ import org.losskit.CrossEntropyOptions;
 import org.losskit.LossEngine;
 import org.losskit.LossOutputs;
 import org.losskit.Matrix;
+import org.losskit.NllOptions;
 import org.losskit.PointwiseLoss;
 import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
@@ -161,5 +162,29 @@ class SettledSemanticsTest {
         assertEquals(Math.log(3), loss, 1e-12, "loss of a target tied with two other logits");
         assertEquals(1 / 3f, probability[0], 1e-7, "target probability");
         assertArrayEquals(new float[] {1 / 3f - 1, 1 / 3f, 1 / 3f, 0}, gradient, 1e-7f, "gradient p - onehot");
+    }
+
+    /**
+     * An empty batch: NONE and SUM give 0; MEAN and BATCHMEAN divide 0 by 0 and give NaN, except the class-index
+     * MEAN with allIgnoredMeanIsZero (no row counted). Every backend returns these without launching anything.
+     */
+    @Test
+    void anEmptyBatchGivesZeroSumsAndNaNMeans() {
+        Matrix noLogits = Matrix.of(new float[0], 0, 4);
+        Matrix noTargets = Matrix.vector(new int[0]);
+        for (Reduction reduction : Reduction.values()) {
+            double expected = reduction == Reduction.NONE || reduction == Reduction.SUM ? 0 : Double.NaN;
+            for (boolean zero : new boolean[] {false, true}) {
+                double indexExpected = zero && reduction == Reduction.MEAN ? 0 : expected;
+                CrossEntropyOptions o = CrossEntropyOptions.defaults().reduction(reduction).allIgnoredMeanIsZero(zero);
+                assertEquals(indexExpected, ENGINE.crossEntropy(noLogits, noTargets, o, LossOutputs.none()),
+                        "cross-entropy of no rows, " + o);
+                assertEquals(indexExpected, ENGINE.nll(noLogits, noTargets,
+                        new NllOptions(reduction, null, CrossEntropyOptions.DEFAULT_IGNORE_INDEX, zero), LossOutputs.none()),
+                        "NLL of no rows, " + reduction + ", allIgnoredMeanIsZero " + zero);
+                assertEquals(expected, ENGINE.crossEntropyProbs(noLogits, Matrix.of(new float[0], 0, 4), o, LossOutputs.none()),
+                        "cross-entropy with probability targets of no rows (the option does not apply), " + o);
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@ import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
 import org.losskit.spi.EngineSettings;
 import org.losskit.spi.LossBackend;
+import org.losskit.spi.WeightedMeanDivisor;
 
 /**
  * The CUDA backend: one PTX module loaded once into the device's primary context, every kernel looked up once,
@@ -37,6 +38,9 @@ import org.losskit.spi.LossBackend;
  * staging size) before any launch, and checks device-resident class-index targets on the device.
  */
 final class CudaBackend implements LossBackend {
+    /** PyTorch's weighted-mean divisor of a call with no rows (0 / 0 for a mean, as the host backends compute it). */
+    private static final WeightedMeanDivisor NO_ROWS = new WeightedMeanDivisor(0, 0);
+
     /** The ops with kernels; every other op runs on the engine's next backend. */
     static final Set<Op> SUPPORTED = EnumSet.of(Op.CROSS_ENTROPY, Op.CROSS_ENTROPY_PROBS, Op.BCE_WITH_LOGITS,
             Op.SIGMOID_FOCAL, Op.SOFTMAX_FOCAL, Op.NLL, Op.DICE, Op.MSE, Op.L1, Op.SMOOTH_L1, Op.HUBER, Op.LOG_COSH, Op.QUANTILE, Op.HINGE,
@@ -232,9 +236,8 @@ final class CudaBackend implements LossBackend {
         int rows = logits.rows();
         int cols = logits.cols();
         Reduction reduction = o.reduction();
-        if (rows == 0) {
-            boolean meanIsZero = !probs && reduction == Reduction.MEAN && o.allIgnoredMeanIsZero();
-            return reduction == Reduction.NONE || reduction == Reduction.SUM || meanIsZero ? 0 : Double.NaN;
+        if (rows == 0) { // no rows to launch for: the value the host backends return for an empty batch
+            return probs ? reduction.reduce(0, 0, 0) : NO_ROWS.reduce(reduction, 0, 0, o.allIgnoredMeanIsZero());
         }
         LaunchPlan plan = LaunchPlan.forRows(rows, cols, context.multiprocessors, out.entropy() == null);
         double weightSum = 0;
@@ -323,7 +326,7 @@ final class CudaBackend implements LossBackend {
         int rows = logProbs.rows();
         int cols = logProbs.cols();
         Reduction reduction = o.reduction();
-        if (rows == 0) return reduction == Reduction.MEAN && !o.allIgnoredMeanIsZero() ? Double.NaN : 0;
+        if (rows == 0) return NO_ROWS.reduce(reduction, 0, 0, o.allIgnoredMeanIsZero()); // as the host backends
         // Without a gradient the kernel needs one worker per row (the gather), not one per column.
         LaunchPlan plan = LaunchPlan.forElements(rows, out.gradientTarget(logProbs) == null ? 1 : cols);
         // MEAN divides by sum w_y over rows not ignored, which the target check sums on the device.
