@@ -54,6 +54,11 @@ final class FastExp {
      * vector: measured 15 bytes allocated per element).
      */
     static void expBlock(float[] in, int off, int n, float shift, float[] out) {
+        expBlock(in, off, n, shift, out, 0);
+    }
+
+    /** {@link #expBlock} writing {@code out[outOff + i]}; {@code out} may be {@code in} at the same position. */
+    static void expBlock(float[] in, int off, int n, float shift, float[] out, int outOff) {
         VectorSpecies<Float> species = VectorShapes.FLOATS;
         int i = 0;
         for (int bound = species.loopBound(n); i < bound; i += species.length()) {
@@ -69,9 +74,9 @@ final class FastExp {
             // 2^k: (k + 127) << 23 as float bits; k >= -126 wherever the result is not flushed to 0.
             FloatVector twoToK = shifted.reinterpretAsInts().sub(ROUNDER_BITS - 127).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
-            expR.mul(twoToK).blend(0f, underflow).intoArray(out, i);
+            expR.mul(twoToK).blend(0f, underflow).intoArray(out, outOff + i);
         }
-        for (; i < n; i++) out[i] = expNonPositive(in[off + i] - shift);
+        for (; i < n; i++) out[outOff + i] = expNonPositive(in[off + i] - shift);
     }
 
     /**

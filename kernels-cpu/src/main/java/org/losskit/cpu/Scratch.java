@@ -47,9 +47,23 @@ final class Scratch {
     float rowTargetLogit;
     /** Whether {@link ShortRows#crossEntropyRow} handled its row (false: the row has no finite max). */
     boolean shortRowDone;
+    /** {@link SoftmaxRows#statisticsStoringExps}: sum_{c != target} exp(z_c - m). */
+    double rowOthers;
+    /** Per block of a row, its max logit and its sum of stored exps ({@link SoftmaxRows#statisticsStoringExps}). */
+    private float[] blockMaxima = new float[64];
+    float[] blockOthers = new float[64];
     /** Results of {@link SoftmaxRows#probabilityTerms}. */
     double probabilityMass;
     double probabilityGap;
+
+    /** The per-block arrays for rows of {@code blocks} blocks, grown (rarely: 64 blocks is a row of 131072). */
+    float[] blockMaxima(int blocks) {
+        if (blockMaxima.length < blocks) {
+            blockMaxima = new float[blocks];
+            blockOthers = new float[blocks];
+        }
+        return blockMaxima;
+    }
 
     private Matrix weightsSource;
     private float[] weights = new float[0];

@@ -128,19 +128,24 @@ final class SoftmaxRows {
 
     /** sum of a[0, n) in float, two accumulators, lanes added in a fixed order. */
     static float sum(float[] a, int n, float[] lanes) {
+        return sum(a, 0, n, lanes);
+    }
+
+    /** sum of a[off, off + n) in float, as {@link #sum(float[], int, float[])}. */
+    static float sum(float[] a, int off, int n, float[] lanes) {
         int i = 0;
         float result = 0;
         if (n >= SCALAR_BELOW) {
             FloatVector s0 = FloatVector.zero(FLOATS);
             FloatVector s1 = s0;
             for (int bound = n - 2 * LANES + 1; i < bound; i += 2 * LANES) {
-                s0 = s0.add(FloatVector.fromArray(FLOATS, a, i));
-                s1 = s1.add(FloatVector.fromArray(FLOATS, a, i + LANES));
+                s0 = s0.add(FloatVector.fromArray(FLOATS, a, off + i));
+                s1 = s1.add(FloatVector.fromArray(FLOATS, a, off + i + LANES));
             }
             s0.add(s1).intoArray(lanes, 0);
             result = Lanes.sum(lanes);
         }
-        for (; i < n; i++) result += a[i];
+        for (; i < n; i++) result += a[off + i];
         return result;
     }
 
@@ -343,6 +348,90 @@ final class SoftmaxRows {
         if (softcap <= 0) return 1;
         double t = z / (double) softcap;
         return 1 - t * t;
+    }
+
+    // ------------------------------------------------------------------ stored-exp passes (cross-entropy)
+
+    /**
+     * The statistics pass of {@link #statistics}, for a row whose gradient is a float32 array, that also leaves the
+     * exps in the gradient row, so the gradient pass ({@link #scaleStoredExps}) evaluates no exp again: one exp per
+     * element instead of two, which is what bounds the kernel once the row is in cache.
+     *
+     * <p>For each block k of the row, with its own max b_k: e_c = exp(z_c - b_k) is written to g_c and the block's
+     * sum of e_c over c != target is kept with b_k. Then m = max_k b_k and, with f_k = exp(b_k - m),
+     * {@code others = sum_k f_k sum_{c in k, c != target} e_c} and {@code S = others + f_y e_y} (a sum of
+     * non-negative terms: no cancellation). A block of only -inf gets e = 0 (exp(-inf - b) with b = -inf would be
+     * NaN) and f = 0. Fills {@code s.rowMax}, {@code s.rowSumExp}, {@code s.rowOthers} (sum_{c != target}
+     * exp(z_c - m)) and {@code s.rowTargetLogit}. The logits of a block are read before g is written, so g may be
+     * the logits themselves; they are gone afterwards.
+     */
+    static void statisticsStoringExps(Matrix logits, int r, int target, float[] g, int go, Scratch s) {
+        int cols = logits.cols();
+        float[] blockMax = s.blockMaxima(Chunks.count(cols, Blocks.SIZE));
+        float[] blockOthers = s.blockOthers;
+        float targetExp = 0;
+        float targetBlockMax = Float.NEGATIVE_INFINITY;
+        float m = Float.NEGATIVE_INFINITY;
+        for (int c0 = 0, k = 0; c0 < cols; c0 += Blocks.SIZE, k++) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            int off = Blocks.read(logits, r, c0, n, s.input);
+            float[] z = Blocks.array(logits, s.input);
+            int local = target - c0;
+            boolean hasTarget = local >= 0 && local < n;
+            if (hasTarget) s.rowTargetLogit = z[off + local];
+            float b = max(z, off, n, s.lanes);
+            blockMax[k] = b;
+            m = Math.max(m, b);
+            if (b == Float.NEGATIVE_INFINITY) {
+                java.util.Arrays.fill(g, go + c0, go + c0 + n, 0f);
+                blockOthers[k] = 0;
+                continue;
+            }
+            FastExp.expBlock(z, off, n, b, g, go + c0);
+            if (hasTarget) {
+                targetExp = g[go + c0 + local];
+                targetBlockMax = b;
+                g[go + c0 + local] = 0; // out of the block's sum; the caller writes g_y
+            }
+            blockOthers[k] = sum(g, go + c0, n, s.lanes);
+        }
+        double others = 0;
+        double sumExp = 0;
+        if (m != Float.NEGATIVE_INFINITY) { // a row of only -inf: S = 0, as in statistics
+            for (int k = 0; k * Blocks.SIZE < cols; k++) others += blockOthers[k] * Math.exp((double) blockMax[k] - m);
+            sumExp = others + (target >= 0 ? targetExp * Math.exp((double) targetBlockMax - m) : 0);
+        }
+        s.rowMax = m;
+        s.rowSumExp = sumExp;
+        s.rowOthers = others;
+    }
+
+    /**
+     * The gradient pass after {@link #statisticsStoringExps}: {@code g_c = e_c f_k coefP - coefW w_c}, with the
+     * stored e_c = exp(z_c - b_k) and f_k = exp(b_k - m), so e_c f_k = exp(z_c - m); f_k coefP is rounded once per
+     * block. Every column is written, the target's too: the caller overwrites it.
+     */
+    static void scaleStoredExps(float[] g, int go, int cols, float m, double coefP, float coefW, float[] weights, Scratch s) {
+        float[] blockMax = s.blockMaxima(Chunks.count(cols, Blocks.SIZE));
+        for (int c0 = 0, k = 0; c0 < cols; c0 += Blocks.SIZE, k++) {
+            int n = Math.min(Blocks.SIZE, cols - c0);
+            float factor = (float) (coefP * Math.exp((double) blockMax[k] - m));
+            int base = go + c0;
+            int i = 0;
+            int bound = FLOATS.loopBound(n);
+            // One loop per option set: choosing a vector by a branch inside a loop makes C2 box it.
+            if (weights == null || coefW == 0) {
+                for (; i < bound; i += LANES) FloatVector.fromArray(FLOATS, g, base + i).fma(factor, -coefW).intoArray(g, base + i);
+                for (; i < n; i++) g[base + i] = Math.fma(g[base + i], factor, -coefW);
+            } else {
+                FloatVector f = FloatVector.broadcast(FLOATS, factor);
+                for (; i < bound; i += LANES) {
+                    FloatVector.fromArray(FLOATS, g, base + i).fma(f, FloatVector.fromArray(FLOATS, weights, c0 + i).mul(-coefW))
+                            .intoArray(g, base + i);
+                }
+                for (; i < n; i++) g[base + i] = Math.fma(g[base + i], factor, -coefW * weights[c0 + i]);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ probability targets

@@ -116,7 +116,8 @@ public final class VectorBackend implements LossBackend {
      * dL/dz_c = (1-e) w_y (p_c - [c = y]) + (e/C)(W p_c - w_c) + 2 lambda lse p_c, times softcap'(x_c) and the
      * reduction's scale. Written as g_c = slope_c (e_c coefP - coefW w_c) for c != y with e_c = exp(z_c - m),
      * coefP = scale A / S, A = (1-e) w_y + (e/C) W + 2 lambda lse, coefW = scale e / C.
-     * Everything that reads the logits runs before the gradient pass, which may overwrite them.
+     * Everything that reads the logits runs before the pass that first writes the gradient, which may overwrite them:
+     * the gradient pass, or on the stored-exp path ({@link SoftmaxRows#statisticsStoringExps}) the statistics pass.
      */
     private static double crossEntropyRow(Matrix logits, Matrix targets, CrossEntropyOptions o, LossOutputs out, Matrix grad,
                                           int r, double scale, double weightSum, Scratch s) {
@@ -125,7 +126,15 @@ public final class VectorBackend implements LossBackend {
         boolean ignored = y == o.ignoreIndex();
         float cap = (float) o.softcap();
         float[] weights = s.weights(o.classWeights());
-        SoftmaxRows.statistics(logits, r, cap, ignored ? -1 : y, s);
+        double e = o.labelSmoothing();
+        // The fast path keeps the exps in the gradient row between its two passes; it needs a float32 array to keep
+        // them in, no softcap (whose slope needs z again) and, when that row is the logits, nothing that reads the
+        // logits after the first pass (smoothing's gap sum, the diagnostics).
+        boolean inPlace = grad != null && grad.floatArray() == logits.floatArray();
+        boolean storeExps = !ignored && grad != null && Blocks.direct(grad) && cap == 0
+                && !(inPlace && (e > 0 || out.wantsDiagnostics()));
+        if (storeExps) SoftmaxRows.statisticsStoringExps(logits, r, y, grad.floatArray(), (int) Blocks.index(grad, r, 0), s);
+        else SoftmaxRows.statistics(logits, r, cap, ignored ? -1 : y, s);
         float m = s.rowMax;
         double sumExp = s.rowSumExp;
         double logS = Math.log(sumExp);
@@ -137,7 +146,6 @@ public final class VectorBackend implements LossBackend {
             if (grad != null) Blocks.zero(grad, r, 0, classes);
             return 0;
         }
-        double e = o.labelSmoothing();
         double lambda = o.zLoss();
         double wy = weights == null ? 1 : weights[y];
         double loss = (1 - e) * wy * ((m - (double) zy) + logS);
@@ -149,9 +157,16 @@ public final class VectorBackend implements LossBackend {
         if (out.losses() != null) out.losses().setFloat(r, (float) loss);
         if (grad != null) {
             double a = (1 - e) * wy + e / classes * weightSum + 2 * lambda * lse;
-            float coefP = (float) (scale * a / sumExp);
             float coefW = (float) (scale * e / classes);
-            double others = SoftmaxRows.gradient(logits, grad, r, cap, m, coefP, coefW, weights, y, s) / sumExp;
+            double others;
+            if (storeExps) {
+                SoftmaxRows.scaleStoredExps(grad.floatArray(), (int) Blocks.index(grad, r, 0), classes, m, scale * a / sumExp,
+                        coefW, weights, s);
+                others = s.rowOthers / sumExp;
+            } else {
+                float coefP = (float) (scale * a / sumExp);
+                others = SoftmaxRows.gradient(logits, grad, r, cap, m, coefP, coefW, weights, y, s) / sumExp;
+            }
             double py = Math.exp((double) zy - m) / sumExp;
             // g_y with p_y - 1 = -sum_{c != y} p_c
             double gy = -(1 - e) * wy * others + e / classes * (weightSum * py - wy) + 2 * lambda * lse * py;

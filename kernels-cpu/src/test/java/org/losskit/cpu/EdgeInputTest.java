@@ -21,7 +21,7 @@ class EdgeInputTest extends EngineTestBase {
 
     /** One row per edge case, each long enough for vector loops and a scalar tail. */
     private static float[][] edgeRows(int classes) {
-        float[][] rows = new float[8][classes];
+        float[][] rows = new float[10][classes];
         for (int c = 0; c < classes; c++) {
             rows[0][c] = c % 3 == 0 ? Float.NEGATIVE_INFINITY : (float) Math.sin(c); // masked vocabulary
             rows[1][c] = Float.NEGATIVE_INFINITY; // no distribution
@@ -33,6 +33,10 @@ class EdgeInputTest extends EngineTestBase {
             rows[5][c] = Float.MIN_VALUE * (c % 7); // subnormals
             rows[6][c] = c % 5 == 0 ? -0f : 0.5f;
             rows[7][c] = (float) Math.sin(c) * 40; // ignored row
+            // At 4099 classes the first block of 2048 is all -inf (its max is -inf) and the second starts with -inf.
+            rows[8][c] = c <= classes / 2 ? Float.NEGATIVE_INFINITY : (float) Math.cos(c);
+            // The first half sits 300 below the row max: per-block maxima far apart, exp(b - m) underflows in float.
+            rows[9][c] = (float) Math.sin(c) + (c < classes / 2 ? -300f : 0f);
         }
         rows[2][classes / 2] = Float.NaN;
         rows[3][classes - 1] = Float.POSITIVE_INFINITY;
@@ -46,7 +50,7 @@ class EdgeInputTest extends EngineTestBase {
             int rows = edge.length;
             float[] logits = new float[rows * classes];
             for (int r = 0; r < rows; r++) System.arraycopy(edge[r], 0, logits, r * classes, classes);
-            int[] targets = {1, 0, 0, 0, 1, 2, 3, CrossEntropyOptions.DEFAULT_IGNORE_INDEX};
+            int[] targets = {1, 0, 0, 0, 1, 2, 3, CrossEntropyOptions.DEFAULT_IGNORE_INDEX, classes - 1, 1};
             for (Reduction reduction : Reduction.values()) {
                 CrossEntropyOptions o = CrossEntropyOptions.defaults().reduction(reduction);
                 // Row by row, so that the NaN rows do not hide the finite ones in the reduced value.
