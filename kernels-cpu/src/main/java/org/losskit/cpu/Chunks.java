@@ -17,11 +17,42 @@ final class Chunks implements AutoCloseable {
     /** Elements per chunk: large enough to amortise a hand-off, small enough to balance 2-16 threads. */
     static final long TARGET_ELEMENTS = 1L << 16;
     /**
-     * Below this many elements one thread is expected to be faster: waking a worker costs ~10-50 microseconds, the
-     * time the cross-entropy kernel needs for ~10^5 elements on one core. An estimate, not yet measured on a quiet
-     * machine (the bench module's size sweep is the place to confirm it); it changes speed only, never results.
+     * Below this many elements of work ({@link #rowWork} for row losses, the element count otherwise) a call runs on
+     * the calling thread: waking the other threads costs more than they save. Measured 2026-11-22 on the 2-core
+     * AMD EPYC (Zen 4) KVM guest of docs/BENCHMARKS.md, a shared machine, with {@code ParallelThresholdBenchmark}
+     * (one thread against two, threshold forced to 0; {@code bench/run --jmh ParallelThresholdBenchmark -f 1 -wi 3
+     * -w 1s -i 5 -r 1s} twice, then a run focused on 256K-512K; docs/BENCHMARKS.md has the table): two
+     * threads gained at 384K-512K elements for every op (cross-entropy 12-16 x 32000: 1.27-1.55x, 4096 x 10:
+     * 1.22-1.44x, 2048 x 100: 1.56x, BCE-with-logits 393K: 1.53x, sum 393K-524K: 1.14-1.34x) and not at 256K-262K
+     * (sum 262144: 0.78-1.00x; BCE 262144: 0.18-1.44x, inconsistent; cross-entropy 8 x 32000: 1.03-1.28x). 327680
+     * (5 chunks) lies between; one value serves every op within the noise of that machine. Speed only, never
+     * results.
      */
-    static final long PARALLEL_THRESHOLD = 1L << 18;
+    static final long DEFAULT_PARALLEL_THRESHOLD = 327_680;
+
+    /**
+     * Tuning and measurement knob: a threshold (elements of work, >= 0) that replaces
+     * {@link #DEFAULT_PARALLEL_THRESHOLD} for the whole JVM, read once when this class loads. 0 splits every call
+     * of two chunks or more across the threads, which is how {@code ParallelThresholdBenchmark} times two threads
+     * below the default. Speed only: the chunks, and so the results, do not depend on it.
+     */
+    static final String PARALLEL_THRESHOLD_PROPERTY = "losskit.cpu.parallelThreshold";
+
+    /** The threshold in force: {@value #PARALLEL_THRESHOLD_PROPERTY} if set, else {@link #DEFAULT_PARALLEL_THRESHOLD}. */
+    static final long PARALLEL_THRESHOLD = parallelThreshold(System.getProperty(PARALLEL_THRESHOLD_PROPERTY));
+
+    private static long parallelThreshold(String property) {
+        if (property == null || property.isBlank()) return DEFAULT_PARALLEL_THRESHOLD;
+        long threshold;
+        try {
+            threshold = Long.parseLong(property.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PARALLEL_THRESHOLD_PROPERTY + " must be a whole number of elements >= 0, got '"
+                    + property + "'", e);
+        }
+        if (threshold < 0) throw new IllegalArgumentException(PARALLEL_THRESHOLD_PROPERTY + " must be >= 0, got " + threshold);
+        return threshold;
+    }
 
     /** The work of one chunk; returns the chunk's partial sum. */
     @FunctionalInterface
@@ -68,11 +99,17 @@ final class Chunks implements AutoCloseable {
     }
 
     /**
-     * The fixed cost of one row, in elements of work: the row set-up, the target lookup, one log and the row's
-     * result (~80 ns a row at 4096x10 against ~0.7 ns an element in long rows). Counted so that many short rows
-     * are split into chunks and threads like the same work in long rows.
+     * The fixed cost of one row, in elements of work (the row set-up, the target lookup, one log, the row's result),
+     * counted so that many short rows are split into chunks and threads like the same work in long rows. Fitted to
+     * {@code time = a rows (cols + k)} from the one-thread cross-entropy figures of the measurement above
+     * ({@link #DEFAULT_PARALLEL_THRESHOLD}): a = 0.77-0.86 ns an element (4-16 rows of 32000); rows of 10 classes
+     * (the scalar {@code ShortRows} loop) take 76-95 ns, k = 82-104; rows of 100 classes (the vector row) take
+     * 290-400 ns, k = 280-370. One constant cannot fit both paths: 160 misjudges either by at most about 1.6x
+     * (rows of 10: 170 counted for ~105 measured; rows of 100: 260 for ~420), and with the threshold it sends
+     * rows of 10 to two threads from ~1900 rows (2048 x 10: 1.00-1.04x, 4096 x 10: 1.22-1.44x) and rows of 100
+     * from ~1300 (1024 x 100: 1.10-1.61x).
      */
-    static final int ROW_COST_ELEMENTS = 120;
+    static final int ROW_COST_ELEMENTS = 160;
 
     /** Rows per chunk for rows of {@code cols} elements. */
     static int rowsPerChunk(int cols) {

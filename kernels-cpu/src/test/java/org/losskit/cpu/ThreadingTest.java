@@ -44,7 +44,7 @@ import org.losskit.SoftmaxFocalOptions;
  */
 @Order(1)
 class ThreadingTest {
-    private static final int ROWS = 70;
+    private static final int ROWS = 90;
     private static final int CLASSES = 4099;
     private static final int N = ROWS * CLASSES;
 
@@ -173,6 +173,14 @@ class ThreadingTest {
 
     private static LossEngine engine(int parallelism) {
         return LossEngine.builder().backend("cpu").fallbackToReference(false).parallelism(parallelism).build();
+    }
+
+    /** The shapes must stay above the parallel threshold, else the test below would compare one thread with itself. */
+    @Test
+    void shapesAreAboveTheParallelThreshold() {
+        assertTrue(N >= Chunks.PARALLEL_THRESHOLD, "elements " + N + " < threshold " + Chunks.PARALLEL_THRESHOLD);
+        assertTrue(Chunks.rowWork(ROWS, CLASSES) >= Chunks.PARALLEL_THRESHOLD,
+                "row work " + Chunks.rowWork(ROWS, CLASSES) + " < threshold " + Chunks.PARALLEL_THRESHOLD);
     }
 
     @Test
