@@ -73,9 +73,11 @@ final class Chunks implements AutoCloseable {
     }
 
     /**
-     * The frame for the arguments of a call of the calling thread, held until {@link #run} ends the call (nothing
-     * that can throw may come between). The thread's own frame, reused; a fresh one should a call of this thread
-     * still hold it (kernels never call the engine back, so none does today).
+     * The frame for the arguments of a call of the calling thread, held until {@link #run} ends the call: fill it and
+     * pass it to {@code run} straight away (a frame that never reaches {@code run} stays held, and the thread's later
+     * calls then each get a fresh one). The thread's own frame, reused; a fresh one should a call of this thread
+     * still hold it, so a nested call could not overwrite the arguments of the call around it (kernels never call
+     * the engine back, so none does today).
      */
     CallFrame frame() {
         CallFrame own = scratch.get().frame;

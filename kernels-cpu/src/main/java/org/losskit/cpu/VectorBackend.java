@@ -76,6 +76,19 @@ public final class VectorBackend implements LossBackend {
         return partial;
     }
 
+    /** The frame of a row loss call: its inputs, options, outputs, gradient target and gradient scale. */
+    private CallFrame rowLoss(Matrix input, Matrix target, Object options, LossOutputs out, double scale) {
+        Matrix grad = out.gradientTarget(input);
+        CallFrame call = chunks.frame();
+        call.input = input;
+        call.target = target;
+        call.options = options;
+        call.out = out;
+        call.grad = grad;
+        call.scale = scale;
+        return call;
+    }
+
     /** The work of row {@code r} of the call whose arguments are in {@code call}; a static method, capturing nothing. */
     @FunctionalInterface
     interface RowWork {
@@ -101,15 +114,8 @@ public final class VectorBackend implements LossBackend {
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
         WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
         double scale = divisor.gradientScale(o.reduction(), rows);
-        Matrix grad = out.gradientTarget(logits);
         boolean shortRows = classes <= ShortRows.MAX_CLASSES && !out.wantsDiagnostics();
-        CallFrame call = chunks.frame();
-        call.input = logits;
-        call.target = targets;
-        call.options = o;
-        call.out = out;
-        call.grad = grad;
-        call.scale = scale;
+        CallFrame call = rowLoss(logits, targets, o, out, scale);
         call.weightSum = weightSum;
         call.shortRows = shortRows;
         double total = overRows(call, VectorBackend::shortOrGeneralCrossEntropyRow);
@@ -205,13 +211,7 @@ public final class VectorBackend implements LossBackend {
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions o, LossOutputs out) {
         int rows = logits.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = chunks.frame();
-        call.input = logits;
-        call.target = targetProbs;
-        call.options = o;
-        call.out = out;
-        call.grad = out.gradientTarget(logits);
-        call.scale = scale;
+        CallFrame call = rowLoss(logits, targetProbs, o, out, scale);
         double total = overRows(call, VectorBackend::crossEntropyProbsRow);
         return o.reduction().reduce(total, rows, rows);
     }
@@ -253,13 +253,7 @@ public final class VectorBackend implements LossBackend {
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
         WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
         double scale = divisor.gradientScale(o.reduction(), rows);
-        CallFrame call = chunks.frame();
-        call.input = logProbs;
-        call.target = targets;
-        call.options = o;
-        call.out = out;
-        call.grad = out.gradientTarget(logProbs);
-        call.scale = scale;
+        CallFrame call = rowLoss(logProbs, targets, o, out, scale);
         double total = overRows(call, VectorBackend::nllRow);
         return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
     }
@@ -285,13 +279,7 @@ public final class VectorBackend implements LossBackend {
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
         int rows = logits.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = chunks.frame();
-        call.input = logits;
-        call.target = targets;
-        call.options = o;
-        call.out = out;
-        call.grad = out.gradientTarget(logits);
-        call.scale = scale;
+        CallFrame call = rowLoss(logits, targets, o, out, scale);
         double total = overRows(call, VectorBackend::softmaxFocalRow);
         return o.reduction().reduce(total, rows, rows);
     }
@@ -328,13 +316,7 @@ public final class VectorBackend implements LossBackend {
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions o, LossOutputs out) {
         int rows = input.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = chunks.frame();
-        call.input = input;
-        call.target = targets;
-        call.options = o;
-        call.out = out;
-        call.grad = out.gradientTarget(input);
-        call.scale = scale;
+        CallFrame call = rowLoss(input, targets, o, out, scale);
         double total = overRows(call, VectorBackend::multiMarginRow);
         return o.reduction().reduce(total, rows, rows);
     }
@@ -355,13 +337,7 @@ public final class VectorBackend implements LossBackend {
     public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
         int rows = logits.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = chunks.frame();
-        call.input = logits;
-        call.target = target;
-        call.options = o;
-        call.out = out;
-        call.grad = out.gradientTarget(logits);
-        call.scale = scale;
+        CallFrame call = rowLoss(logits, target, o, out, scale);
         double total = overRows(call, VectorBackend::diceRow);
         return o.reduction().reduce(total, rows, rows);
     }
