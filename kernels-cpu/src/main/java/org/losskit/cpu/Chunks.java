@@ -11,7 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #TARGET_ELEMENTS} input elements (whole rows for row losses, a flat element range for element losses and
  * reductions). Each chunk returns its partial sum; partials are added in chunk order. One thread therefore gives
  * the same bits as sixteen. Calls below {@link #PARALLEL_THRESHOLD} elements run on the calling thread only,
- * with the same chunks. The hand-off to the workers allocates nothing per call.
+ * with the same chunks.
+ *
+ * <p>A call allocates nothing: its arguments travel in the calling thread's reusable {@link CallFrame}
+ * ({@link #frame}), its work is a constant that captures nothing, and the hand-off to the workers reuses the same
+ * fields, threads and partials array for every call.
  */
 final class Chunks implements AutoCloseable {
     /** Elements per chunk: large enough to amortise a hand-off, small enough to balance 2-16 threads. */
@@ -54,10 +58,10 @@ final class Chunks implements AutoCloseable {
         return threshold;
     }
 
-    /** The work of one chunk; returns the chunk's partial sum. */
+    /** The work of one chunk of the call whose arguments are in {@code call}; returns the chunk's partial sum. */
     @FunctionalInterface
     interface Work {
-        double run(int chunk, Scratch scratch);
+        double run(CallFrame call, int chunk, Scratch scratch);
     }
 
     private final int parallelism;
@@ -74,6 +78,7 @@ final class Chunks implements AutoCloseable {
     private volatile int generation;
     private volatile boolean closed;
     private Work work;
+    private CallFrame call;
     private int chunkCount;
     private double[] partials = new double[0];
     private Thread caller;
@@ -96,6 +101,20 @@ final class Chunks implements AutoCloseable {
     /** The calling thread's scratch, for work that is not chunked. */
     Scratch scratch() {
         return scratch.get();
+    }
+
+    /**
+     * The frame for the arguments of a call of the calling thread, held until {@link #run} ends the call: fill it and
+     * pass it to {@code run} straight away (a frame that never reaches {@code run} stays held, and the thread's later
+     * calls then each get a fresh one). The thread's own frame, reused; a fresh one should a call of this thread
+     * still hold it, so a nested call could not overwrite the arguments of the call around it (kernels never call
+     * the engine back, so none does today).
+     */
+    CallFrame frame() {
+        CallFrame own = scratch.get().frame;
+        if (own.inUse) return new CallFrame();
+        own.inUse = true;
+        return own;
     }
 
     /**
@@ -126,17 +145,29 @@ final class Chunks implements AutoCloseable {
         return (int) ((items + per - 1) / per);
     }
 
-    /** Runs chunks [0, chunks) of {@code elements} elements of work and returns the sum of their partials in chunk order. */
-    double run(int chunks, long elements, Work work) {
+    /**
+     * Runs chunks [0, chunks) of {@code elements} elements of {@code work} on the arguments in {@code call} (from
+     * {@link #frame}) and returns the sum of their partials in chunk order; ends the call ({@link CallFrame#clear}).
+     */
+    double run(int chunks, long elements, Work work, CallFrame call) {
+        try {
+            return runChunks(chunks, elements, work, call);
+        } finally {
+            call.clear();
+        }
+    }
+
+    private double runChunks(int chunks, long elements, Work work, CallFrame call) {
         if (chunks <= 1 || workers.length == 0 || elements < PARALLEL_THRESHOLD || !handOff.tryLock()) {
             Scratch own = scratch.get();
             double total = 0;
-            for (int c = 0; c < chunks; c++) total += work.run(c, own);
+            for (int c = 0; c < chunks; c++) total += work.run(call, c, own);
             return total;
         }
         try {
             if (partials.length < chunks) partials = new double[chunks];
             this.work = work;
+            this.call = call;
             this.chunkCount = chunks;
             this.caller = Thread.currentThread();
             this.failure = null;
@@ -147,6 +178,7 @@ final class Chunks implements AutoCloseable {
             drain();
             while (remaining.get() != 0) LockSupport.park(this);
             this.work = null;
+            this.call = null;
             if (failure != null) throw failure;
             double total = 0;
             for (int c = 0; c < chunks; c++) total += partials[c];
@@ -160,7 +192,7 @@ final class Chunks implements AutoCloseable {
     private void drain() {
         Scratch mine = scratch.get();
         try {
-            for (int c = next.getAndIncrement(); c < chunkCount; c = next.getAndIncrement()) partials[c] = work.run(c, mine);
+            for (int c = next.getAndIncrement(); c < chunkCount; c = next.getAndIncrement()) partials[c] = work.run(call, c, mine);
         } catch (RuntimeException | Error e) {
             next.set(chunkCount);
             synchronized (this) {

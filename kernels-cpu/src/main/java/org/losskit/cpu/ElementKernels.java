@@ -36,38 +36,66 @@ final class ElementKernels {
     /**
      * One formula and its parameters: {@code a}, {@code b} are beta, delta, tau, eps, alpha, gamma or the L1 share
      * as the kind needs; {@code flag} is Poisson's or Gaussian NLL's {@code full}; {@code columnWeights} is BCE's pos_weight.
+     * Set per call in the calling thread's {@link CallFrame} (which the workers read), so a call allocates none.
      */
-    record Kernel(Kind kind, float a, float b, boolean flag, Matrix columnWeights) {}
+    static final class Kernel {
+        private Kind kind;
+        private float a;
+        private float b;
+        private boolean flag;
+        private Matrix columnWeights;
+
+        Kernel set(Kind kind, float a, float b, boolean flag, Matrix columnWeights) {
+            this.kind = kind;
+            this.a = a;
+            this.b = b;
+            this.flag = flag;
+            this.columnWeights = columnWeights;
+            return this;
+        }
+
+        /** Drops the reference to the caller's column weights. */
+        void clear() {
+            set(null, 0, 0, false, null);
+        }
+
+        Kind kind() { return kind; }
+        float a() { return a; }
+        float b() { return b; }
+        boolean flag() { return flag; }
+        Matrix columnWeights() { return columnWeights; }
+    }
 
     private ElementKernels() {}
 
-    static Kernel of(PointwiseLoss loss) {
+    /** Sets {@code into} to the formula of {@code loss}. */
+    static Kernel of(PointwiseLoss loss, Kernel into) {
         return switch (loss) {
-            case PointwiseLoss.Mse m -> new Kernel(Kind.MSE, 0, 0, false, null);
-            case PointwiseLoss.L1 m -> new Kernel(Kind.L1, 0, 0, false, null);
-            case PointwiseLoss.SmoothL1 m -> new Kernel(m.beta() == 0 ? Kind.L1 : Kind.SMOOTH_L1, (float) m.beta(), 0, false, null);
-            case PointwiseLoss.Huber h -> new Kernel(Kind.HUBER, (float) h.delta(), 0, false, null);
-            case PointwiseLoss.LogCosh l -> new Kernel(Kind.LOG_COSH, 0, 0, false, null);
-            case PointwiseLoss.Quantile q -> new Kernel(Kind.QUANTILE, (float) q.tau(), 0, false, null);
-            case PointwiseLoss.Hinge h -> new Kernel(Kind.HINGE, 0, 0, false, null);
-            case PointwiseLoss.SquaredHinge h -> new Kernel(Kind.SQUARED_HINGE, 0, 0, false, null);
-            case PointwiseLoss.PoissonNll p -> new Kernel(p.logInput() ? Kind.POISSON_LOG_INPUT : Kind.POISSON, (float) p.eps(), 0, p.full(), null);
-            case PointwiseLoss.BceWithLogits b -> new Kernel(Kind.BCE_WITH_LOGITS, 0, 0, false, b.posWeight());
-            case PointwiseLoss.SigmoidFocal f -> new Kernel(Kind.SIGMOID_FOCAL, (float) f.alpha(), (float) f.gamma(), false, null);
+            case PointwiseLoss.Mse m -> into.set(Kind.MSE, 0, 0, false, null);
+            case PointwiseLoss.L1 m -> into.set(Kind.L1, 0, 0, false, null);
+            case PointwiseLoss.SmoothL1 m -> into.set(m.beta() == 0 ? Kind.L1 : Kind.SMOOTH_L1, (float) m.beta(), 0, false, null);
+            case PointwiseLoss.Huber h -> into.set(Kind.HUBER, (float) h.delta(), 0, false, null);
+            case PointwiseLoss.LogCosh l -> into.set(Kind.LOG_COSH, 0, 0, false, null);
+            case PointwiseLoss.Quantile q -> into.set(Kind.QUANTILE, (float) q.tau(), 0, false, null);
+            case PointwiseLoss.Hinge h -> into.set(Kind.HINGE, 0, 0, false, null);
+            case PointwiseLoss.SquaredHinge h -> into.set(Kind.SQUARED_HINGE, 0, 0, false, null);
+            case PointwiseLoss.PoissonNll p -> into.set(p.logInput() ? Kind.POISSON_LOG_INPUT : Kind.POISSON, (float) p.eps(), 0, p.full(), null);
+            case PointwiseLoss.BceWithLogits b -> into.set(Kind.BCE_WITH_LOGITS, 0, 0, false, b.posWeight());
+            case PointwiseLoss.SigmoidFocal f -> into.set(Kind.SIGMOID_FOCAL, (float) f.alpha(), (float) f.gamma(), false, null);
         };
     }
 
-    static Kernel klDiv(KlDivOptions o) {
-        return new Kernel(o.logTarget() ? Kind.KL_DIV_LOG_TARGET : Kind.KL_DIV, 0, 0, false, null);
+    static Kernel klDiv(KlDivOptions o, Kernel into) {
+        return into.set(o.logTarget() ? Kind.KL_DIV_LOG_TARGET : Kind.KL_DIV, 0, 0, false, null);
     }
 
-    static Kernel gaussianNll(GaussianNllOptions o) {
-        return new Kernel(Kind.GAUSSIAN_NLL, (float) o.eps(), 0, o.full(), null);
+    static Kernel gaussianNll(GaussianNllOptions o, Kernel into) {
+        return into.set(Kind.GAUSSIAN_NLL, (float) o.eps(), 0, o.full(), null);
     }
 
     /** strength (share |w| + (1 - share) w^2 / 2); the strength is applied by the caller (as the scale). */
-    static Kernel penalty(double l1Share) {
-        return new Kernel(Kind.PENALTY, (float) l1Share, 0, false, null);
+    static Kernel penalty(double l1Share, Kernel into) {
+        return into.set(Kind.PENALTY, (float) l1Share, 0, false, null);
     }
 
     /**

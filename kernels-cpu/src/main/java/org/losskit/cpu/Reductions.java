@@ -81,22 +81,31 @@ final class Reductions {
 
     private static double sum(Matrix x, Summand summand, Chunks chunks) {
         long n = x.size();
+        CallFrame call = chunks.frame();
+        call.input = x;
+        call.options = summand;
+        return chunks.run(Chunks.count(n, Chunks.TARGET_ELEMENTS), n, Reductions::sumChunk, call);
+    }
+
+    /** The sum of the summands of one chunk of the elements of {@code call.input}. */
+    private static double sumChunk(CallFrame call, int chunk, Scratch s) {
+        Matrix x = call.input;
+        Summand summand = (Summand) call.options;
+        long n = x.size();
         long per = Chunks.TARGET_ELEMENTS;
         int cols = x.cols();
-        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> {
-            long from = chunk * per;
-            long to = Math.min(n, from + per);
-            double total = 0;
-            for (long i = from; i < to; ) {
-                int r = (int) (i / cols);
-                int c = (int) (i % cols);
-                int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
-                int off = Blocks.read(x, r, c, len, s.input);
-                total += sumBlock(Blocks.array(x, s.input), off, len, summand, s.doubleLanes);
-                i += len;
-            }
-            return total;
-        });
+        long from = chunk * per;
+        long to = Math.min(n, from + per);
+        double total = 0;
+        for (long i = from; i < to; ) {
+            int r = (int) (i / cols);
+            int c = (int) (i % cols);
+            int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+            int off = Blocks.read(x, r, c, len, s.input);
+            total += sumBlock(Blocks.array(x, s.input), off, len, summand, s.doubleLanes);
+            i += len;
+        }
+        return total;
     }
 
     private static double rowSum(Matrix x, int r, Summand summand, Scratch s) {
@@ -209,23 +218,32 @@ final class Reductions {
     /** sum a_i b_i: each product of two floats is exact in double; accumulated in double lanes. */
     static double dot(Matrix a, Matrix b, Chunks chunks) {
         long n = a.size();
+        CallFrame call = chunks.frame();
+        call.input = a;
+        call.target = b;
+        return chunks.run(Chunks.count(n, Chunks.TARGET_ELEMENTS), n, Reductions::dotChunk, call);
+    }
+
+    /** sum a_i b_i over one chunk of the elements of a = {@code call.input}, b = {@code call.target}. */
+    private static double dotChunk(CallFrame call, int chunk, Scratch s) {
+        Matrix a = call.input;
+        Matrix b = call.target;
+        long n = a.size();
         long per = Chunks.TARGET_ELEMENTS;
         int cols = a.cols();
-        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> {
-            long from = chunk * per;
-            long to = Math.min(n, from + per);
-            double total = 0;
-            for (long i = from; i < to; ) {
-                int r = (int) (i / cols);
-                int c = (int) (i % cols);
-                int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
-                int ao = Blocks.read(a, r, c, len, s.input);
-                int bo = Blocks.read(b, r, c, len, s.target);
-                total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
-                i += len;
-            }
-            return total;
-        });
+        long from = chunk * per;
+        long to = Math.min(n, from + per);
+        double total = 0;
+        for (long i = from; i < to; ) {
+            int r = (int) (i / cols);
+            int c = (int) (i % cols);
+            int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+            int ao = Blocks.read(a, r, c, len, s.input);
+            int bo = Blocks.read(b, r, c, len, s.target);
+            total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
+            i += len;
+        }
+        return total;
     }
 
     private static double dotBlock(float[] a, int ao, float[] b, int bo, int n, double[] lanes) {

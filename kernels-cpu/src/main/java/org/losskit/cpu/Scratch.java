@@ -4,7 +4,8 @@ import org.losskit.Matrix;
 
 /**
  * Per-thread working memory, allocated once per thread and reused by every call: block buffers for widened inputs
- * and staged outputs, and the class weights of the last call expanded to a float array.
+ * and staged outputs, the class weights of the last call expanded to a float array, and the frame that carries the
+ * arguments of the thread's calls to the workers.
  */
 final class Scratch {
     final float[] input = new float[Blocks.SIZE];
@@ -34,6 +35,9 @@ final class Scratch {
     /** Holders for one block of an element kernel and for its zero-padded last vector. */
     final ElementKernels.Block block = new ElementKernels.Block();
     final ElementKernels.Block tailBlock = new ElementKernels.Block();
+
+    /** The arguments of this thread's calls ({@link Chunks#frame}). */
+    final CallFrame frame = new CallFrame();
 
     /** Second result of a block lookup (the offset into the returned array), so lookups allocate nothing. */
     final int[] offset = new int[1];

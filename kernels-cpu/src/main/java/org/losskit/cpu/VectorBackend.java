@@ -55,22 +55,44 @@ public final class VectorBackend implements LossBackend {
         chunks.close();
     }
 
-    /** Runs {@code rowWork} over every row in fixed chunks of whole rows; returns the sum of the row results in row order. */
-    private double overRows(Matrix input, RowWork rowWork) {
-        int rows = input.rows();
-        int per = Chunks.rowsPerChunk(input.cols());
-        return chunks.run(Chunks.count(rows, per), Chunks.rowWork(rows, input.cols()), (chunk, s) -> {
-            int from = chunk * per;
-            int to = Math.min(rows, from + per);
-            double partial = 0;
-            for (int r = from; r < to; r++) partial += rowWork.row(r, s);
-            return partial;
-        });
+    /**
+     * Runs {@code rowWork} over every row of {@code call.input} in fixed chunks of whole rows; returns the sum of the
+     * row results in row order. Ends the call.
+     */
+    private double overRows(CallFrame call, RowWork rowWork) {
+        call.rowWork = rowWork;
+        int rows = call.input.rows();
+        int cols = call.input.cols();
+        return chunks.run(Chunks.count(rows, Chunks.rowsPerChunk(cols)), Chunks.rowWork(rows, cols), VectorBackend::rowChunk, call);
     }
 
+    /** The sum of the row results of one chunk of rows. */
+    private static double rowChunk(CallFrame call, int chunk, Scratch s) {
+        int per = Chunks.rowsPerChunk(call.input.cols());
+        int from = chunk * per;
+        int to = Math.min(call.input.rows(), from + per);
+        double partial = 0;
+        for (int r = from; r < to; r++) partial += call.rowWork.row(call, r, s);
+        return partial;
+    }
+
+    /** The frame of a row loss call: its inputs, options, outputs, gradient target and gradient scale. */
+    private CallFrame rowLoss(Matrix input, Matrix target, Object options, LossOutputs out, double scale) {
+        Matrix grad = out.gradientTarget(input);
+        CallFrame call = chunks.frame();
+        call.input = input;
+        call.target = target;
+        call.options = options;
+        call.out = out;
+        call.grad = grad;
+        call.scale = scale;
+        return call;
+    }
+
+    /** The work of row {@code r} of the call whose arguments are in {@code call}; a static method, capturing nothing. */
     @FunctionalInterface
-    private interface RowWork {
-        double row(int r, Scratch s);
+    interface RowWork {
+        double row(CallFrame call, int r, Scratch s);
     }
 
 
@@ -92,23 +114,32 @@ public final class VectorBackend implements LossBackend {
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
         WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
         double scale = divisor.gradientScale(o.reduction(), rows);
-        Matrix grad = out.gradientTarget(logits);
         boolean shortRows = classes <= ShortRows.MAX_CLASSES && !out.wantsDiagnostics();
-        double total = overRows(logits, (r, s) -> {
-            if (shortRows) {
-                int y = targets.getInt(r);
-                if (y != o.ignoreIndex()) {
-                    double loss = ShortRows.crossEntropyRow(logits, r, y, (float) o.softcap(), s.weights(o.classWeights()),
-                            weightSum, o.labelSmoothing(), o.zLoss(), scale, grad, s);
-                    if (s.shortRowDone) {
-                        if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-                        return loss;
-                    }
+        CallFrame call = rowLoss(logits, targets, o, out, scale);
+        call.weightSum = weightSum;
+        call.shortRows = shortRows;
+        double total = overRows(call, VectorBackend::shortOrGeneralCrossEntropyRow);
+        return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
+    }
+
+    /** One row of {@link #crossEntropy}: the short-row kernel where it applies, else the general row. */
+    private static double shortOrGeneralCrossEntropyRow(CallFrame call, int r, Scratch s) {
+        Matrix logits = call.input;
+        Matrix targets = call.target;
+        CrossEntropyOptions o = (CrossEntropyOptions) call.options;
+        LossOutputs out = call.out;
+        if (call.shortRows) {
+            int y = targets.getInt(r);
+            if (y != o.ignoreIndex()) {
+                double loss = ShortRows.crossEntropyRow(logits, r, y, (float) o.softcap(), s.weights(o.classWeights()),
+                        call.weightSum, o.labelSmoothing(), o.zLoss(), call.scale, call.grad, s);
+                if (s.shortRowDone) {
+                    if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+                    return loss;
                 }
             }
-            return crossEntropyRow(logits, targets, o, out, grad, r, scale, weightSum, s);
-        });
-        return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
+        }
+        return crossEntropyRow(logits, targets, o, out, call.grad, r, call.scale, call.weightSum, s);
     }
 
     /**
@@ -195,31 +226,40 @@ public final class VectorBackend implements LossBackend {
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions o, LossOutputs out) {
         int rows = logits.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        Matrix grad = out.gradientTarget(logits);
-        double total = overRows(logits, (r, s) -> {
-            float cap = (float) o.softcap();
-            float[] weights = s.weights(o.classWeights());
-            float e = (float) o.labelSmoothing();
-            double lambda = o.zLoss();
-            SoftmaxRows.statistics(logits, r, cap, -1, s);
-            float m = s.rowMax;
-            double sumExp = s.rowSumExp;
-            double logS = Math.log(sumExp);
-            double lse = m == Float.NEGATIVE_INFINITY ? m : m + logS;
-            writeDiagnostics(logits, out, r, cap, m, sumExp, lse, Float.NaN, true, s);
-            // loss = sum_c w_c q'_c (lse - z_c) + lambda lse^2 = M log S + T + lambda lse^2
-            SoftmaxRows.probabilityTerms(logits, targetProbs, r, cap, weights, m, e, s);
-            double mass = s.probabilityMass;
-            double loss = mass * logS + s.probabilityGap + (lambda > 0 ? lambda * lse * lse : 0);
-            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-            if (grad != null) {
-                // dL/dz_j = p_j (M + 2 lambda lse) - w_j q'_j, times softcap' and scale
-                SoftmaxRows.probabilityGradient(logits, targetProbs, grad, r, cap, weights, m, e, (float) (mass / sumExp),
-                        (float) scale, lambda > 0 ? (float) (scale * 2 * lambda * lse / sumExp) : 0f, s);
-            }
-            return loss;
-        });
+        CallFrame call = rowLoss(logits, targetProbs, o, out, scale);
+        double total = overRows(call, VectorBackend::crossEntropyProbsRow);
         return o.reduction().reduce(total, rows, rows);
+    }
+
+    /** One row of {@link #crossEntropyProbs}. */
+    private static double crossEntropyProbsRow(CallFrame call, int r, Scratch s) {
+        Matrix logits = call.input;
+        Matrix targetProbs = call.target;
+        CrossEntropyOptions o = (CrossEntropyOptions) call.options;
+        LossOutputs out = call.out;
+        Matrix grad = call.grad;
+        double scale = call.scale;
+        float cap = (float) o.softcap();
+        float[] weights = s.weights(o.classWeights());
+        float e = (float) o.labelSmoothing();
+        double lambda = o.zLoss();
+        SoftmaxRows.statistics(logits, r, cap, -1, s);
+        float m = s.rowMax;
+        double sumExp = s.rowSumExp;
+        double logS = Math.log(sumExp);
+        double lse = m == Float.NEGATIVE_INFINITY ? m : m + logS;
+        writeDiagnostics(logits, out, r, cap, m, sumExp, lse, Float.NaN, true, s);
+        // loss = sum_c w_c q'_c (lse - z_c) + lambda lse^2 = M log S + T + lambda lse^2
+        SoftmaxRows.probabilityTerms(logits, targetProbs, r, cap, weights, m, e, s);
+        double mass = s.probabilityMass;
+        double loss = mass * logS + s.probabilityGap + (lambda > 0 ? lambda * lse * lse : 0);
+        if (out.losses() != null) out.losses().setFloat(r, (float) loss);
+        if (grad != null) {
+            // dL/dz_j = p_j (M + 2 lambda lse) - w_j q'_j, times softcap' and scale
+            SoftmaxRows.probabilityGradient(logits, targetProbs, grad, r, cap, weights, m, e, (float) (mass / sumExp),
+                    (float) scale, lambda > 0 ? (float) (scale * 2 * lambda * lse / sumExp) : 0f, s);
+        }
+        return loss;
     }
 
     @Override
@@ -228,100 +268,136 @@ public final class VectorBackend implements LossBackend {
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
         WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
         double scale = divisor.gradientScale(o.reduction(), rows);
-        Matrix grad = out.gradientTarget(logProbs);
-        // loss = -w_y logp_y; dL/dlogp_c = -w_y [c = y] (gathers, nothing to vectorise but the zeroing)
-        double total = overRows(logProbs, (r, s) -> {
-            int y = targets.getInt(r);
-            boolean ignored = y == o.ignoreIndex();
-            double wy = ignored ? 0 : o.classWeight(y);
-            double loss = ignored ? 0 : -wy * logProbs.getFloat(r, y);
-            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-            if (grad != null) {
-                Blocks.zero(grad, r, 0, logProbs.cols());
-                if (!ignored) grad.setFloat(r, y, (float) (-wy * scale));
-            }
-            return loss;
-        });
+        CallFrame call = rowLoss(logProbs, targets, o, out, scale);
+        double total = overRows(call, VectorBackend::nllRow);
         return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
+    }
+
+    /** One row of {@link #nll}: loss = -w_y logp_y; dL/dlogp_c = -w_y [c = y] (gathers, nothing to vectorise but the zeroing). */
+    private static double nllRow(CallFrame call, int r, Scratch s) {
+        Matrix logProbs = call.input;
+        NllOptions o = (NllOptions) call.options;
+        Matrix grad = call.grad;
+        int y = call.target.getInt(r);
+        boolean ignored = y == o.ignoreIndex();
+        double wy = ignored ? 0 : o.classWeight(y);
+        double loss = ignored ? 0 : -wy * logProbs.getFloat(r, y);
+        if (call.out.losses() != null) call.out.losses().setFloat(r, (float) loss);
+        if (grad != null) {
+            Blocks.zero(grad, r, 0, logProbs.cols());
+            if (!ignored) grad.setFloat(r, y, (float) (-wy * call.scale));
+        }
+        return loss;
     }
 
     @Override
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
         int rows = logits.rows();
-        double gamma = o.gamma();
         double scale = o.reduction().gradientScale(rows, rows);
-        Matrix grad = out.gradientTarget(logits);
-        double total = overRows(logits, (r, s) -> {
-            int y = targets.getInt(r);
-            SoftmaxRows.statistics(logits, r, 0f, y, s);
-            float m = s.rowMax;
-            double sumExp = s.rowSumExp;
-            double a = o.alphaOf(y);
-            float zy = s.rowTargetLogit;
-            double py = Math.exp((double) zy - m) / sumExp;
-            double logPy = (zy - (double) m) - Math.log(sumExp);
-            // loss = -a (1 - p_y)^gamma log p_y
-            double focus = Math.pow(1 - py, gamma);
-            double loss = -a * focus * logPy;
-            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-            if (grad != null) {
-                // dL/dz_j = a inner (p_j - [j = y]), inner = (1-p)^g - g (1-p)^(g-1) p log p
-                double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(1 - py, gamma - 1) * py * logPy);
-                double coef = scale * a * inner;
-                double others = SoftmaxRows.gradient(logits, grad, r, 0f, m, (float) (coef / sumExp), 0f, null, y, s) / sumExp;
-                grad.setFloat(r, y, (float) (-coef * others));
-            }
-            return loss;
-        });
+        CallFrame call = rowLoss(logits, targets, o, out, scale);
+        double total = overRows(call, VectorBackend::softmaxFocalRow);
         return o.reduction().reduce(total, rows, rows);
+    }
+
+    /** One row of {@link #softmaxFocal}. */
+    private static double softmaxFocalRow(CallFrame call, int r, Scratch s) {
+        Matrix logits = call.input;
+        SoftmaxFocalOptions o = (SoftmaxFocalOptions) call.options;
+        Matrix grad = call.grad;
+        double gamma = o.gamma();
+        int y = call.target.getInt(r);
+        SoftmaxRows.statistics(logits, r, 0f, y, s);
+        float m = s.rowMax;
+        double sumExp = s.rowSumExp;
+        double a = o.alphaOf(y);
+        float zy = s.rowTargetLogit;
+        double py = Math.exp((double) zy - m) / sumExp;
+        double logPy = (zy - (double) m) - Math.log(sumExp);
+        // loss = -a (1 - p_y)^gamma log p_y
+        double focus = Math.pow(1 - py, gamma);
+        double loss = -a * focus * logPy;
+        if (call.out.losses() != null) call.out.losses().setFloat(r, (float) loss);
+        if (grad != null) {
+            // dL/dz_j = a inner (p_j - [j = y]), inner = (1-p)^g - g (1-p)^(g-1) p log p
+            double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(1 - py, gamma - 1) * py * logPy);
+            double coef = call.scale * a * inner;
+            double others = SoftmaxRows.gradient(logits, grad, r, 0f, m, (float) (coef / sumExp), 0f, null, y, s) / sumExp;
+            grad.setFloat(r, y, (float) (-coef * others));
+        }
+        return loss;
     }
 
     @Override
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions o, LossOutputs out) {
         int rows = input.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        Matrix grad = out.gradientTarget(input);
-        double total = overRows(input, (r, s) -> {
-            int y = targets.getInt(r);
-            float wy = (float) o.classWeight(y);
-            float xy = input.getFloat(r, y);
-            double loss = RowKernels.multiMarginRow(input, grad, r, y, xy, wy, o.p(), (float) o.margin(), (float) scale, s);
-            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-            return loss;
-        });
+        CallFrame call = rowLoss(input, targets, o, out, scale);
+        double total = overRows(call, VectorBackend::multiMarginRow);
         return o.reduction().reduce(total, rows, rows);
+    }
+
+    /** One row of {@link #multiMargin}. */
+    private static double multiMarginRow(CallFrame call, int r, Scratch s) {
+        Matrix input = call.input;
+        MultiMarginOptions o = (MultiMarginOptions) call.options;
+        int y = call.target.getInt(r);
+        float wy = (float) o.classWeight(y);
+        float xy = input.getFloat(r, y);
+        double loss = RowKernels.multiMarginRow(input, call.grad, r, y, xy, wy, o.p(), (float) o.margin(), (float) call.scale, s);
+        if (call.out.losses() != null) call.out.losses().setFloat(r, (float) loss);
+        return loss;
     }
 
     @Override
     public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
         int rows = logits.rows();
         double scale = o.reduction().gradientScale(rows, rows);
-        Matrix grad = out.gradientTarget(logits);
-        double total = overRows(logits, (r, s) -> {
-            double loss = RowKernels.diceRow(logits, target, grad, r, o.smooth(), scale, s);
-            if (out.losses() != null) out.losses().setFloat(r, (float) loss);
-            return loss;
-        });
+        CallFrame call = rowLoss(logits, target, o, out, scale);
+        double total = overRows(call, VectorBackend::diceRow);
         return o.reduction().reduce(total, rows, rows);
+    }
+
+    /** One row of {@link #dice}. */
+    private static double diceRow(CallFrame call, int r, Scratch s) {
+        double loss = RowKernels.diceRow(call.input, call.target, call.grad, r, ((DiceOptions) call.options).smooth(), call.scale, s);
+        if (call.out.losses() != null) call.out.losses().setFloat(r, (float) loss);
+        return loss;
     }
 
     // ============================================================================ element losses
 
-    /** Runs an element kernel over every element in fixed flat chunks; returns the summed loss. */
-    private double overElements(Matrix input, ElementKernels.Kernel kernel, Matrix target, Matrix weight, Matrix third,
-                                LossOutputs out, double scale) {
+    /**
+     * Runs the element kernel set in {@code call.kernel} over every element of {@code input} in fixed flat chunks;
+     * returns the summed loss. Ends the call.
+     */
+    private double overElements(CallFrame call, Matrix input, Matrix target, Matrix weight, Matrix third, Matrix grad,
+                                Matrix losses, double scale) {
+        call.input = input;
+        call.target = target;
+        call.weight = weight;
+        call.extra = third;
+        call.grad = grad;
+        call.losses = losses;
+        call.scale = scale;
         long n = input.size();
-        Matrix grad = out.gradientTarget(input);
+        return chunks.run(Chunks.count(n, Chunks.TARGET_ELEMENTS), n, VectorBackend::elementChunk, call);
+    }
+
+    /** The summed loss of one chunk of elements. */
+    private static double elementChunk(CallFrame call, int chunk, Scratch s) {
         long per = Chunks.TARGET_ELEMENTS;
-        return chunks.run(Chunks.count(n, per), n, (chunk, s) -> ElementKernels.range(kernel, input, target, weight, third,
-                grad, out.losses(), chunk * per, Math.min(n, (chunk + 1) * per), (float) scale, s));
+        long n = call.input.size();
+        return ElementKernels.range(call.kernel, call.input, call.target, call.weight, call.extra, call.grad, call.losses,
+                chunk * per, Math.min(n, (chunk + 1) * per), (float) call.scale, s);
     }
 
     @Override
     public double pointwise(PointwiseLoss loss, Matrix input, Matrix target, Matrix weight, LossOutputs out) {
         long n = input.size();
         double scale = loss.reduction().gradientScale(n, input.rows());
-        double total = overElements(input, ElementKernels.of(loss), target, weight, null, out, scale);
+        CallFrame call = chunks.frame();
+        ElementKernels.of(loss, call.kernel);
+        double total = overElements(call, input, target, weight, null, out.gradientTarget(input), out.losses(), scale);
         return loss.reduction().reduce(total, n, input.rows());
     }
 
@@ -329,7 +405,9 @@ public final class VectorBackend implements LossBackend {
     public double klDiv(Matrix input, Matrix target, KlDivOptions o, LossOutputs out) {
         long n = input.size();
         double scale = o.reduction().gradientScale(n, input.rows());
-        double total = overElements(input, ElementKernels.klDiv(o), target, null, null, out, scale);
+        CallFrame call = chunks.frame();
+        ElementKernels.klDiv(o, call.kernel);
+        double total = overElements(call, input, target, null, null, out.gradientTarget(input), out.losses(), scale);
         return o.reduction().reduce(total, n, input.rows());
     }
 
@@ -337,13 +415,14 @@ public final class VectorBackend implements LossBackend {
     public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions o, LossOutputs out) {
         long n = input.size();
         double scale = o.reduction().gradientScale(n, input.rows());
-        double total = overElements(input, ElementKernels.gaussianNll(o), target, null, variance, out, scale);
+        CallFrame call = chunks.frame();
+        ElementKernels.gaussianNll(o, call.kernel);
+        double total = overElements(call, input, target, null, variance, out.gradientTarget(input), out.losses(), scale);
         return o.reduction().reduce(total, n, input.rows());
     }
 
     @Override
     public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
-        long n = parameters.size();
         // value = strength (l1Share sum|w| + (1 - l1Share) 0.5 sum w^2); gradient strength (l1Share sign w + (1 - l1Share) w)
         double l1Share = switch (penalty) {
             case Penalty.L1 p -> 1;
@@ -355,8 +434,9 @@ public final class VectorBackend implements LossBackend {
             case Penalty.L2 p -> p.strength();
             case Penalty.ElasticNet p -> p.strength();
         };
-        LossOutputs out = gradient == null ? LossOutputs.none() : LossOutputs.withGradient(gradient);
-        double total = overElements(parameters, ElementKernels.penalty(l1Share), null, null, null, out, strength);
+        CallFrame call = chunks.frame();
+        ElementKernels.penalty(l1Share, call.kernel);
+        double total = overElements(call, parameters, null, null, null, gradient, null, strength);
         return strength * total;
     }
 
@@ -369,10 +449,17 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public void reduceRows(ReduceOp op, Matrix x, Matrix out) {
-        overRows(x, (r, s) -> {
-            out.setFloat(r, (float) Reductions.row(op, x, r, s));
-            return 0;
-        });
+        CallFrame call = chunks.frame();
+        call.input = x;
+        call.options = op;
+        call.rowResults = out;
+        overRows(call, VectorBackend::reduceRow);
+    }
+
+    /** One row of {@link #reduceRows}. */
+    private static double reduceRow(CallFrame call, int r, Scratch s) {
+        call.rowResults.setFloat(r, (float) Reductions.row((ReduceOp) call.options, call.input, r, s));
+        return 0;
     }
 
     @Override
@@ -382,10 +469,17 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public void argmaxRows(Matrix x, Matrix out) {
-        overRows(x, (r, s) -> {
-            out.setInt(r, SoftmaxRows.argmax(x, r, SoftmaxRows.rawMax(x, r, s), s));
-            return 0;
-        });
+        CallFrame call = chunks.frame();
+        call.input = x;
+        call.rowResults = out;
+        overRows(call, VectorBackend::argmaxRow);
+    }
+
+    /** One row of {@link #argmaxRows}. */
+    private static double argmaxRow(CallFrame call, int r, Scratch s) {
+        Matrix x = call.input;
+        call.rowResults.setInt(r, SoftmaxRows.argmax(x, r, SoftmaxRows.rawMax(x, r, s), s));
+        return 0;
     }
 
     @Override
