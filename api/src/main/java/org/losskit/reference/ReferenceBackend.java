@@ -536,16 +536,8 @@ public final class ReferenceBackend implements LossBackend {
         CompensatedSum l1 = new CompensatedSum();
         CompensatedSum l2 = new CompensatedSum();
         // l1 = sum |w|, l2 = 0.5 sum w^2; gradients sign(w) and w
-        double l1Share = switch (penalty) {
-            case Penalty.L1 p -> 1;
-            case Penalty.L2 p -> 0;
-            case Penalty.ElasticNet p -> p.l1Ratio();
-        };
-        double strength = switch (penalty) {
-            case Penalty.L1 p -> p.strength();
-            case Penalty.L2 p -> p.strength();
-            case Penalty.ElasticNet p -> p.strength();
-        };
+        double l1Share = penalty.l1Share();
+        double strength = penalty.strength();
         for (long i = 0; i < n; i++) {
             double v = w.getFloat(i);
             l1.add(Math.abs(v));

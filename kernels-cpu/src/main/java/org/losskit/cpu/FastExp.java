@@ -122,25 +122,30 @@ final class FastExp {
         if (x < UNDERFLOW) return 0f;
         if (x > OVERFLOW) return Float.POSITIVE_INFINITY;
         float shifted = Math.fma(x, LOG2E, ROUNDER);
+        float expR = expOfRemainder(x, shifted);
+        int kInt = Float.floatToRawIntBits(shifted) - ROUNDER_BITS;
+        int half = kInt >> 1;
+        return expR * Float.intBitsToFloat((half + 127) << 23) * Float.intBitsToFloat((kInt - half + 127) << 23);
+    }
+
+    /**
+     * exp(r) = 1 + r + r^2 P(r) for r = x - k ln2 (ln2 in two parts, so r is exact), where {@code shifted} =
+     * x log2(e) + 1.5 * 2^23 holds k = round(x / ln2); the scalar form of the vector loops' steps, operation for
+     * operation, so a tail element gets the bits a vector lane would.
+     */
+    private static float expOfRemainder(float x, float shifted) {
         float k = shifted - ROUNDER;
         float r = Math.fma(k, -LN2_HI, x);
         r = Math.fma(k, -LN2_LO, r);
         float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
-        float expR = Math.fma(p, r * r, r) + 1f;
-        int kInt = Float.floatToRawIntBits(shifted) - ROUNDER_BITS;
-        int half = kInt >> 1;
-        return expR * Float.intBitsToFloat((half + 127) << 23) * Float.intBitsToFloat((kInt - half + 127) << 23);
+        return Math.fma(p, r * r, r) + 1f;
     }
 
     /** The same computation for one float, for loop tails, so a value does not depend on where it sits in a row. */
     static float expNonPositive(float x) {
         if (x < UNDERFLOW) return 0f;
         float shifted = Math.fma(x, LOG2E, ROUNDER);
-        float k = shifted - ROUNDER;
-        float r = Math.fma(k, -LN2_HI, x);
-        r = Math.fma(k, -LN2_LO, r);
-        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
-        float expR = Math.fma(p, r * r, r) + 1f;
+        float expR = expOfRemainder(x, shifted);
         int kBits = (Float.floatToRawIntBits(shifted) - (ROUNDER_BITS - 127)) << 23;
         return expR * Float.intBitsToFloat(kBits);
     }

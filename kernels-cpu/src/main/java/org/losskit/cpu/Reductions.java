@@ -89,11 +89,31 @@ final class Reductions {
 
     /** The sum of the summands of one chunk of the elements of {@code call.input}. */
     private static double sumChunk(CallFrame call, int chunk, Scratch s) {
+        return overBlocks(call, chunk, s, Reductions::sumOfBlock);
+    }
+
+    /** The summands of elements (r, c .. c + len) of {@code call.input}, added. */
+    private static double sumOfBlock(CallFrame call, int r, int c, int len, Scratch s) {
         Matrix x = call.input;
-        Summand summand = (Summand) call.options;
-        long n = x.size();
+        int off = Blocks.read(x, r, c, len, s.input);
+        return sumBlock(Blocks.array(x, s.input), off, len, (Summand) call.options, s.doubleLanes);
+    }
+
+    /** What one block of a chunk adds: elements (r, c .. c + len) of the call's inputs, len <= {@link Blocks#SIZE}. */
+    @FunctionalInterface
+    private interface BlockSum {
+        double block(CallFrame call, int r, int c, int len, Scratch s);
+    }
+
+    /**
+     * Walks chunk {@code chunk} of the flat elements of {@code call.input} (chunks of {@link Chunks#TARGET_ELEMENTS})
+     * in blocks that stay within one row and hold at most {@link Blocks#SIZE} elements, and adds what
+     * {@code blockSum} returns for each, in order.
+     */
+    private static double overBlocks(CallFrame call, int chunk, Scratch s, BlockSum blockSum) {
+        long n = call.input.size();
         long per = Chunks.TARGET_ELEMENTS;
-        int cols = x.cols();
+        int cols = call.input.cols();
         long from = chunk * per;
         long to = Math.min(n, from + per);
         double total = 0;
@@ -101,8 +121,7 @@ final class Reductions {
             int r = (int) (i / cols);
             int c = (int) (i % cols);
             int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
-            int off = Blocks.read(x, r, c, len, s.input);
-            total += sumBlock(Blocks.array(x, s.input), off, len, summand, s.doubleLanes);
+            total += blockSum.block(call, r, c, len, s);
             i += len;
         }
         return total;
@@ -226,24 +245,16 @@ final class Reductions {
 
     /** sum a_i b_i over one chunk of the elements of a = {@code call.input}, b = {@code call.target}. */
     private static double dotChunk(CallFrame call, int chunk, Scratch s) {
+        return overBlocks(call, chunk, s, Reductions::dotOfBlock);
+    }
+
+    /** sum a_i b_i over elements (r, c .. c + len). */
+    private static double dotOfBlock(CallFrame call, int r, int c, int len, Scratch s) {
         Matrix a = call.input;
         Matrix b = call.target;
-        long n = a.size();
-        long per = Chunks.TARGET_ELEMENTS;
-        int cols = a.cols();
-        long from = chunk * per;
-        long to = Math.min(n, from + per);
-        double total = 0;
-        for (long i = from; i < to; ) {
-            int r = (int) (i / cols);
-            int c = (int) (i % cols);
-            int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
-            int ao = Blocks.read(a, r, c, len, s.input);
-            int bo = Blocks.read(b, r, c, len, s.target);
-            total += dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
-            i += len;
-        }
-        return total;
+        int ao = Blocks.read(a, r, c, len, s.input);
+        int bo = Blocks.read(b, r, c, len, s.target);
+        return dotBlock(Blocks.array(a, s.input), ao, Blocks.array(b, s.target), bo, len, s.doubleLanes);
     }
 
     private static double dotBlock(float[] a, int ao, float[] b, int bo, int n, double[] lanes) {

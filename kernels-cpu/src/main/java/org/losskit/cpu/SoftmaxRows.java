@@ -350,7 +350,39 @@ final class SoftmaxRows {
         return 1 - t * t;
     }
 
-    // ------------------------------------------------------------------ stored-exp passes (cross-entropy)
+    // ------------------------------------------------------------------ stored-exp passes
+
+    /**
+     * Whether row gradients of {@code logits} into {@code grad} can take the stored-exp passes, which keep the exps
+     * in the gradient row between the statistics and the gradient pass (one exp per element instead of two): it
+     * needs a float32 array to keep them in, no softcap (whose slope needs z again) and, when the gradient is the
+     * logits themselves, nothing that reads the logits after the statistics pass ({@code readsLogitsLater}).
+     */
+    static boolean canStoreExps(Matrix logits, Matrix grad, float softcap, boolean readsLogitsLater) {
+        return grad != null && Blocks.direct(grad) && softcap == 0
+                && !(readsLogitsLater && grad.floatArray() == logits.floatArray());
+    }
+
+    /**
+     * The statistics of row r ({@link #statistics}), storing the exps in the gradient row when {@code storeExps}
+     * ({@link #statisticsStoringExps}); then {@link #gradientAfter} with the same {@code storeExps}.
+     */
+    static void statisticsFor(Matrix logits, Matrix grad, int r, float softcap, int target, boolean storeExps, Scratch s) {
+        if (storeExps) statisticsStoringExps(logits, r, target, grad.floatArray(), (int) Blocks.index(grad, r, 0), s);
+        else statistics(logits, r, softcap, target, s);
+    }
+
+    /**
+     * The gradient pass of row r after {@link #statisticsFor}: {@code g_c = slope_c (e_c coefP - coefW w_c)} for
+     * c != skip ({@link #gradient}, or {@link #scaleStoredExps} from the stored exps, where skip must be the
+     * statistics' target); returns {@code sum_{c != skip} exp(z_c - m)}.
+     */
+    static double gradientAfter(Matrix logits, Matrix grad, int r, float softcap, float m, double coefP, float coefW,
+                                float[] weights, int skip, boolean storeExps, Scratch s) {
+        if (!storeExps) return gradient(logits, grad, r, softcap, m, (float) coefP, coefW, weights, skip, s);
+        scaleStoredExps(grad.floatArray(), (int) Blocks.index(grad, r, 0), logits.cols(), m, coefP, coefW, weights, s);
+        return s.rowOthers;
+    }
 
     /**
      * The statistics pass of {@link #statistics}, for a row whose gradient is a float32 array, that also leaves the
@@ -365,7 +397,7 @@ final class SoftmaxRows {
      * exp(z_c - m)) and {@code s.rowTargetLogit}. The logits of a block are read before g is written, so g may be
      * the logits themselves; they are gone afterwards.
      */
-    static void statisticsStoringExps(Matrix logits, int r, int target, float[] g, int go, Scratch s) {
+    private static void statisticsStoringExps(Matrix logits, int r, int target, float[] g, int go, Scratch s) {
         int cols = logits.cols();
         float[] blockMax = s.blockMaxima(Chunks.count(cols, Blocks.SIZE));
         float[] blockOthers = s.blockOthers;
@@ -411,7 +443,7 @@ final class SoftmaxRows {
      * stored e_c = exp(z_c - b_k) and f_k = exp(b_k - m), so e_c f_k = exp(z_c - m); f_k coefP is rounded once per
      * block. Every column is written, the target's too: the caller overwrites it.
      */
-    static void scaleStoredExps(float[] g, int go, int cols, float m, double coefP, float coefW, float[] weights, Scratch s) {
+    private static void scaleStoredExps(float[] g, int go, int cols, float m, double coefP, float coefW, float[] weights, Scratch s) {
         float[] blockMax = s.blockMaxima(Chunks.count(cols, Blocks.SIZE));
         for (int c0 = 0, k = 0; c0 < cols; c0 += Blocks.SIZE, k++) {
             int n = Math.min(Blocks.SIZE, cols - c0);

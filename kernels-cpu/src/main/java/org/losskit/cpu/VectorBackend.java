@@ -12,6 +12,7 @@ import org.losskit.Op;
 import org.losskit.Penalty;
 import org.losskit.PointwiseLoss;
 import org.losskit.ReduceOp;
+import org.losskit.Reduction;
 import org.losskit.SoftmaxFocalOptions;
 import org.losskit.spi.EngineSettings;
 import org.losskit.spi.LossBackend;
@@ -89,6 +90,16 @@ public final class VectorBackend implements LossBackend {
         return call;
     }
 
+    /**
+     * A row loss whose mean divides by the row count: runs {@code rowWork} over every row with the reduction's
+     * gradient scale and returns the reduced sum of the row losses.
+     */
+    private double rowMean(Matrix input, Matrix target, Object options, Reduction reduction, LossOutputs out, RowWork rowWork) {
+        int rows = input.rows();
+        CallFrame call = rowLoss(input, target, options, out, reduction.gradientScale(rows, rows));
+        return reduction.reduce(overRows(call, rowWork), rows, rows);
+    }
+
     /** The work of row {@code r} of the call whose arguments are in {@code call}; a static method, capturing nothing. */
     @FunctionalInterface
     interface RowWork {
@@ -158,14 +169,9 @@ public final class VectorBackend implements LossBackend {
         float cap = (float) o.softcap();
         float[] weights = s.weights(o.classWeights());
         double e = o.labelSmoothing();
-        // The fast path keeps the exps in the gradient row between its two passes; it needs a float32 array to keep
-        // them in, no softcap (whose slope needs z again) and, when that row is the logits, nothing that reads the
-        // logits after the first pass (smoothing's gap sum, the diagnostics).
-        boolean inPlace = grad != null && grad.floatArray() == logits.floatArray();
-        boolean storeExps = !ignored && grad != null && Blocks.direct(grad) && cap == 0
-                && !(inPlace && (e > 0 || out.wantsDiagnostics()));
-        if (storeExps) SoftmaxRows.statisticsStoringExps(logits, r, y, grad.floatArray(), (int) Blocks.index(grad, r, 0), s);
-        else SoftmaxRows.statistics(logits, r, cap, ignored ? -1 : y, s);
+        // Smoothing's gap sum and the diagnostics read the logits after the statistics pass.
+        boolean storeExps = !ignored && SoftmaxRows.canStoreExps(logits, grad, cap, e > 0 || out.wantsDiagnostics());
+        SoftmaxRows.statisticsFor(logits, grad, r, cap, ignored ? -1 : y, storeExps, s);
         float m = s.rowMax;
         double sumExp = s.rowSumExp;
         double logS = Math.log(sumExp);
@@ -189,15 +195,8 @@ public final class VectorBackend implements LossBackend {
         if (grad != null) {
             double a = (1 - e) * wy + e / classes * weightSum + 2 * lambda * lse;
             float coefW = (float) (scale * e / classes);
-            double others;
-            if (storeExps) {
-                SoftmaxRows.scaleStoredExps(grad.floatArray(), (int) Blocks.index(grad, r, 0), classes, m, scale * a / sumExp,
-                        coefW, weights, s);
-                others = s.rowOthers / sumExp;
-            } else {
-                float coefP = (float) (scale * a / sumExp);
-                others = SoftmaxRows.gradient(logits, grad, r, cap, m, coefP, coefW, weights, y, s) / sumExp;
-            }
+            double others = SoftmaxRows.gradientAfter(logits, grad, r, cap, m, scale * a / sumExp, coefW, weights, y, storeExps, s)
+                    / sumExp;
             double py = Math.exp((double) zy - m) / sumExp;
             // g_y with p_y - 1 = -sum_{c != y} p_c
             double gy = -(1 - e) * wy * others + e / classes * (weightSum * py - wy) + 2 * lambda * lse * py;
@@ -224,11 +223,7 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions o, LossOutputs out) {
-        int rows = logits.rows();
-        double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = rowLoss(logits, targetProbs, o, out, scale);
-        double total = overRows(call, VectorBackend::crossEntropyProbsRow);
-        return o.reduction().reduce(total, rows, rows);
+        return rowMean(logits, targetProbs, o, o.reduction(), out, VectorBackend::crossEntropyProbsRow);
     }
 
     /** One row of {@link #crossEntropyProbs}. */
@@ -292,11 +287,7 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions o, LossOutputs out) {
-        int rows = logits.rows();
-        double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = rowLoss(logits, targets, o, out, scale);
-        double total = overRows(call, VectorBackend::softmaxFocalRow);
-        return o.reduction().reduce(total, rows, rows);
+        return rowMean(logits, targets, o, o.reduction(), out, VectorBackend::softmaxFocalRow);
     }
 
     /** One row of {@link #softmaxFocal}. */
@@ -306,7 +297,8 @@ public final class VectorBackend implements LossBackend {
         Matrix grad = call.grad;
         double gamma = o.gamma();
         int y = call.target.getInt(r);
-        SoftmaxRows.statistics(logits, r, 0f, y, s);
+        boolean storeExps = SoftmaxRows.canStoreExps(logits, grad, 0f, false);
+        SoftmaxRows.statisticsFor(logits, grad, r, 0f, y, storeExps, s);
         float m = s.rowMax;
         double sumExp = s.rowSumExp;
         double a = o.alphaOf(y);
@@ -321,7 +313,7 @@ public final class VectorBackend implements LossBackend {
             // dL/dz_j = a inner (p_j - [j = y]), inner = (1-p)^g - g (1-p)^(g-1) p log p
             double inner = focus - (gamma == 0 ? 0 : gamma * Math.pow(1 - py, gamma - 1) * py * logPy);
             double coef = call.scale * a * inner;
-            double others = SoftmaxRows.gradient(logits, grad, r, 0f, m, (float) (coef / sumExp), 0f, null, y, s) / sumExp;
+            double others = SoftmaxRows.gradientAfter(logits, grad, r, 0f, m, coef / sumExp, 0f, null, y, storeExps, s) / sumExp;
             grad.setFloat(r, y, (float) (-coef * others));
         }
         return loss;
@@ -329,11 +321,7 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions o, LossOutputs out) {
-        int rows = input.rows();
-        double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = rowLoss(input, targets, o, out, scale);
-        double total = overRows(call, VectorBackend::multiMarginRow);
-        return o.reduction().reduce(total, rows, rows);
+        return rowMean(input, targets, o, o.reduction(), out, VectorBackend::multiMarginRow);
     }
 
     /** One row of {@link #multiMargin}. */
@@ -350,11 +338,7 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public double dice(Matrix logits, Matrix target, DiceOptions o, LossOutputs out) {
-        int rows = logits.rows();
-        double scale = o.reduction().gradientScale(rows, rows);
-        CallFrame call = rowLoss(logits, target, o, out, scale);
-        double total = overRows(call, VectorBackend::diceRow);
-        return o.reduction().reduce(total, rows, rows);
+        return rowMean(logits, target, o, o.reduction(), out, VectorBackend::diceRow);
     }
 
     /** One row of {@link #dice}. */
@@ -424,16 +408,8 @@ public final class VectorBackend implements LossBackend {
     @Override
     public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
         // value = strength (l1Share sum|w| + (1 - l1Share) 0.5 sum w^2); gradient strength (l1Share sign w + (1 - l1Share) w)
-        double l1Share = switch (penalty) {
-            case Penalty.L1 p -> 1;
-            case Penalty.L2 p -> 0;
-            case Penalty.ElasticNet p -> p.l1Ratio();
-        };
-        double strength = switch (penalty) {
-            case Penalty.L1 p -> p.strength();
-            case Penalty.L2 p -> p.strength();
-            case Penalty.ElasticNet p -> p.strength();
-        };
+        double l1Share = penalty.l1Share();
+        double strength = penalty.strength();
         CallFrame call = chunks.frame();
         ElementKernels.penalty(l1Share, call.kernel);
         double total = overElements(call, parameters, null, null, null, gradient, null, strength);
