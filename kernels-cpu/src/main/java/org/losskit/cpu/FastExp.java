@@ -11,29 +11,40 @@ import jdk.incubator.vector.VectorSpecies;
  * forms ever pass, inlined into the kernels (no call into the JDK's SVML stubs); {@link #expAnyBlock} for any
  * argument (Poisson NLL with log input, KL with log target, the focal modulator).
  *
- * <p>Method (Cephes {@code expf}): {@code x = k ln2 + r} with {@code k = round(x / ln2)} and |r| <= ln2/2, ln2 split
- * in two parts so {@code r} is exact to float; {@code exp(r) = 1 + r + r^2 P(r)} with the degree-5 minimax P; the
- * result is {@code exp(r) * 2^k}, with 2^k built in the exponent bits. The rounding of k uses the 1.5 * 2^23 trick,
- * so there is no float-to-int conversion. Arguments below {@link #UNDERFLOW} (including -inf) give exactly 0,
- * where the true value is a subnormal below 1.2e-38; NaN stays NaN.
+ * <p>Method: {@code x = k ln2 + r} with {@code k = round(x / ln2)} and |r| <= ln2/2, ln2 split in two parts (Cody and
+ * Waite) so {@code r} is exact to float; {@code exp(r)} by a degree-6 polynomial in Horner form,
+ * {@code 1 + r (1 + r (C2 + r (C3 + r (C4 + r (C5 + r C6)))))}, six fmas; the result is {@code exp(r) * 2^k}. The
+ * rounding of k uses the 1.5 * 2^23 trick: {@code x log2(e) + 1.5 * 2^23} holds k in its low mantissa bits, so
+ * there is no float-to-int conversion, and shifting those bits left by 23 gives k in the exponent field, which an
+ * integer add puts onto exp(r): an exact product by 2^k while the result is normal, which it is for every argument
+ * at or above {@link #UNDERFLOW}, one integer operation instead of building 2^k and a multiply. Arguments below
+ * {@link #UNDERFLOW} (including -inf) give exactly 0, where the true value is a subnormal below 1.2e-38; NaN stays
+ * NaN.
  *
- * <p>Accuracy, measured by {@code FastExpTest} over every 64th float in [-87.3, 0] (17 million arguments): at most
- * 1.01 ulp from the exact value (vector and scalar alike); the test enforces {@value #MAX_ULP_ERROR} ulp.
+ * <p>The coefficients C2..C6 minimise the polynomial's largest relative error on [-ln2/2, ln2/2] (3.1e-9, 0.05 ulp;
+ * Lawson's iteration on weighted least squares in float64, then rounded to float), chosen over the Taylor
+ * coefficients (measured 2.74 ulp) and over the previous Cephes form {@code 1 + r + r^2 P(r)} with a degree-5 P,
+ * which needs a multiply and an add more per vector (and measured 1.01 ulp). Accuracy, measured by {@code FastExpTest}
+ * over every 64th float in [-87.3, 0]: at most 0.85 ulp from the exact value (vector and scalar alike; 0.88 over
+ * every float there, 1.1e9 arguments, checked once), and {@link #expAnyBlock} at most 0.91 ulp over every 64th float
+ * of [-87.3, 88.7]; the test enforces {@value #MAX_ULP_ERROR} ulp.
+ *
+ * <p>Cost, the reason for this shape: per vector of results, 9 operations on the multiply-add pipes (one fma for k,
+ * two for r, six for the polynomial) and 6 on the others (shift, subtract, compare, blend, the exponent add and the
+ * running sum), where the Cephes form with 2^k built and multiplied took 11 and 6. On the 2-core AMD EPYC (Zen 4)
+ * of docs/BENCHMARKS.md, whose 512-bit fmas issue at one a cycle per core, that is the exp's floor: see
+ * docs/BENCHMARKS.md, "Where the time goes", for the measured cycles per vector of each pass.
  *
  * <p>Chosen over {@code VectorOperators.EXP} (in C2 code a call into the JDK's SVML library; {@code VectorExpTest}
  * measures its error over the same arguments: at most 0.57 ulp at 512 bits, 0.74 at 256 and 128) for three reasons.
  * It is faster in the loop the kernels run most, the softmax statistics sum over a row: JMH {@code ExpBenchmark}
- * (bench), {@code rowSumExp*} over 32000 logits, 2026-11-22, AMD EPYC with AVX-512, 2 shared cores,
- * {@code bench/run --jmh 'ExpBenchmark' -f 1 -wi 2 -w 1s -i 3 -r 1s -p vectorBits=preferred,256}: 3.90 +- 0.34 G exp/s
- * at 512 bits against 2.97 +- 0.71 (EXP staged as here) and 2.83 +- 0.39 (EXP summed directly); 2.78 against
- * 2.01-2.08 at 256 bits; scalar {@code Math.exp} 0.20. (On a bare block of exps, {@code expBlock*}, the two are within
- * the short run's error: EXP 3.36 against 2.54 at n = 2048, 3.47 against 3.96 at n = 65536.) Its results are the same
- * in compiled and interpreted code ({@code VectorExpTest} checks it in a -Xint and a C2 JVM), while EXP's compiled
- * results differ from its Java fallback, {@code (float) Math.exp}, in 0.5-0.8% of arguments, so they would depend on
- * JIT warm-up and break bit-identical results across threads. And -inf, underflow and NaN are explicit.
+ * (bench, {@code rowSumExp*}). Its results are the same in compiled and interpreted code ({@code VectorExpTest}
+ * checks it in a -Xint and a C2 JVM), while EXP's compiled results differ from its Java fallback,
+ * {@code (float) Math.exp}, in 0.5-0.8% of arguments, so they would depend on JIT warm-up and break bit-identical
+ * results across threads. And -inf, underflow and NaN are explicit.
  */
 final class FastExp {
-    /** The error bound FastExpTest enforces, in ulps of the exact result (measured maximum: 1.01). */
+    /** The error bound FastExpTest enforces, in ulps of the exact result (measured maximum: 0.88; expAny 0.91). */
     static final double MAX_ULP_ERROR = 1.5;
     /** Below this the result would be subnormal: the kernel returns 0 instead. */
     static final float UNDERFLOW = -87.33654f;
@@ -45,28 +56,43 @@ final class FastExp {
     private static final float LN2_LO = -2.12194440e-4f;
     private static final float ROUNDER = 12582912f; // 1.5 * 2^23: x + ROUNDER rounds x to an integer in the low bits
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
-    private static final float P0 = 1.9875691500e-4f;
-    private static final float P1 = 1.3981999507e-3f;
-    private static final float P2 = 8.3334519073e-3f;
-    private static final float P3 = 4.1665795894e-2f;
-    private static final float P4 = 1.6666665459e-1f;
-    private static final float P5 = 5.0000001201e-1f;
+    /** Bits of k (in the low bits of x log2(e) + ROUNDER) moved to the exponent field; ROUNDER's own bits shift out. */
+    private static final int EXPONENT_SHIFT = 23;
+    // exp(r) = 1 + r (1 + r (C2 + r (C3 + r (C4 + r (C5 + r C6))))), |r| <= ln2/2
+    private static final float C2 = 4.9999994040e-01f;
+    private static final float C3 = 1.6666521132e-01f;
+    private static final float C4 = 4.1668388993e-02f;
+    private static final float C5 = 8.3687100559e-03f;
+    private static final float C6 = 1.3814610429e-03f;
 
     private FastExp() {}
 
     /**
-     * {@code out[i] = exp(in[off + i] - shift)} for i in [0, n), every {@code in - shift <= 0} (or NaN). Kernels
-     * stage exps through this array form: the polynomial is written once, inside this loop, and no vector crosses a
-     * call that C2 might decline to inline (it declines once a helper is compiled on its own, and then boxes every
-     * vector: measured 15 bytes allocated per element).
+     * {@code out[i] = exp(in[off + i] - shift)} for i in [0, n), every {@code in - shift <= 0} (or NaN); returns the
+     * float sum of what it wrote (one vector accumulator, its lanes added in order through {@code lanes}, one
+     * vector long, then the scalar tail), which costs one add per vector on a pipe the exp leaves idle, so a softmax
+     * sum needs no second pass over the block.
+     * Kernels stage exps through this array form: the polynomial is written once, inside this loop, and no vector
+     * crosses a call that C2 might decline to inline (it declines once a helper is compiled on its own, and then
+     * boxes every vector: measured 15 bytes allocated per element).
      */
-    static void expBlock(float[] in, int off, int n, float shift, float[] out) {
-        expBlock(in, off, n, shift, out, 0);
+    static float expBlock(float[] in, int off, int n, float shift, float[] out, float[] lanes) {
+        return expBlock(in, off, n, shift, out, 0, lanes);
     }
 
-    /** {@link #expBlock} writing {@code out[outOff + i]}; {@code out} may be {@code in} at the same position. */
-    static void expBlock(float[] in, int off, int n, float shift, float[] out, int outOff) {
+    /** {@link #expBlock} for callers that do not need the sum (it is not formed: no lanes array to form it in). */
+    static void expBlock(float[] in, int off, int n, float shift, float[] out) {
+        expBlock(in, off, n, shift, out, 0, null);
+    }
+
+    /**
+     * {@link #expBlock} writing {@code out[outOff + i]}; {@code out} may be {@code in} at the same position. With
+     * {@code lanes} null the sum is not formed and 0 is returned.
+     */
+    static float expBlock(float[] in, int off, int n, float shift, float[] out, int outOff, float[] lanes) {
         VectorSpecies<Float> species = VectorShapes.FLOATS;
+        FloatVector one = FloatVector.broadcast(species, 1f);
+        FloatVector sum = FloatVector.zero(species);
         int i = 0;
         for (int bound = species.loopBound(n); i < bound; i += species.length()) {
             FloatVector x = FloatVector.fromArray(species, in, off + i).sub(shift);
@@ -75,15 +101,25 @@ final class FastExp {
             FloatVector k = shifted.sub(ROUNDER);
             FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x); // r = x - k ln2, in two exact steps
             r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
-            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(species, P2)).fma(r, FloatVector.broadcast(species, P3))
-                    .fma(r, FloatVector.broadcast(species, P4)).fma(r, FloatVector.broadcast(species, P5));
-            FloatVector expR = p.fma(r.mul(r), r).add(1f); // exp(r) = 1 + r + r^2 P(r)
-            // 2^k: (k + 127) << 23 as float bits; k >= -126 wherever the result is not flushed to 0.
-            FloatVector twoToK = shifted.reinterpretAsInts().sub(ROUNDER_BITS - 127).lanewise(VectorOperators.LSHL, 23)
-                    .reinterpretAsFloats();
-            expR.mul(twoToK).blend(0f, underflow).intoArray(out, outOff + i);
+            FloatVector expR = r.fma(C6, C5).fma(r, FloatVector.broadcast(species, C4)).fma(r, FloatVector.broadcast(species, C3))
+                    .fma(r, FloatVector.broadcast(species, C2)).fma(r, one).fma(r, one);
+            // exp(r) 2^k: k << 23 added to the exponent field (k >= -126 wherever the result is not flushed to 0)
+            FloatVector e = expR.reinterpretAsInts().add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, EXPONENT_SHIFT))
+                    .reinterpretAsFloats().blend(0f, underflow);
+            e.intoArray(out, outOff + i);
+            sum = sum.add(e);
         }
-        for (; i < n; i++) out[outOff + i] = expNonPositive(in[off + i] - shift);
+        float total = 0;
+        if (i > 0 && lanes != null) {
+            sum.intoArray(lanes, 0);
+            total = Lanes.sum(lanes);
+        }
+        for (; i < n; i++) {
+            float e = expNonPositive(in[off + i] - shift);
+            out[outOff + i] = e;
+            total += e;
+        }
+        return lanes == null ? 0 : total;
     }
 
     /**
@@ -105,9 +141,9 @@ final class FastExp {
             FloatVector k = shifted.sub(ROUNDER);
             FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x);
             r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
-            FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(species, P2)).fma(r, FloatVector.broadcast(species, P3))
-                    .fma(r, FloatVector.broadcast(species, P4)).fma(r, FloatVector.broadcast(species, P5));
-            FloatVector expR = p.fma(r.mul(r), r).add(1f);
+            FloatVector one = FloatVector.broadcast(species, 1f);
+            FloatVector expR = r.fma(C6, C5).fma(r, FloatVector.broadcast(species, C4)).fma(r, FloatVector.broadcast(species, C3))
+                    .fma(r, FloatVector.broadcast(species, C2)).fma(r, one).fma(r, one);
             IntVector kInt = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
             IntVector half = kInt.lanewise(VectorOperators.ASHR, 1);
             FloatVector twoToHalf = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
@@ -129,7 +165,7 @@ final class FastExp {
     }
 
     /**
-     * exp(r) = 1 + r + r^2 P(r) for r = x - k ln2 (ln2 in two parts, so r is exact), where {@code shifted} =
+     * exp(r) by the degree-6 polynomial for r = x - k ln2 (ln2 in two parts, so r is exact), where {@code shifted} =
      * x log2(e) + 1.5 * 2^23 holds k = round(x / ln2); the scalar form of the vector loops' steps, operation for
      * operation, so a tail element gets the bits a vector lane would.
      */
@@ -137,8 +173,7 @@ final class FastExp {
         float k = shifted - ROUNDER;
         float r = Math.fma(k, -LN2_HI, x);
         r = Math.fma(k, -LN2_LO, r);
-        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
-        return Math.fma(p, r * r, r) + 1f;
+        return Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, C6, C5), r, C4), r, C3), r, C2), r, 1f), r, 1f);
     }
 
     /** The same computation for one float, for loop tails, so a value does not depend on where it sits in a row. */
@@ -146,7 +181,6 @@ final class FastExp {
         if (x < UNDERFLOW) return 0f;
         float shifted = Math.fma(x, LOG2E, ROUNDER);
         float expR = expOfRemainder(x, shifted);
-        int kBits = (Float.floatToRawIntBits(shifted) - (ROUNDER_BITS - 127)) << 23;
-        return expR * Float.intBitsToFloat(kBits);
+        return Float.intBitsToFloat(Float.floatToRawIntBits(expR) + (Float.floatToRawIntBits(shifted) << EXPONENT_SHIFT));
     }
 }

@@ -34,13 +34,13 @@ final class SoftmaxRows {
      * through FastExp (staged in {@code out}), not the JDK's SVML tanh, whose results differ between compiled and
      * interpreted code (so results would depend on warm-up) and which is slower.
      */
-    static void softcap(float[] x, int xo, int n, float c, float[] out) {
+    static void softcap(float[] x, int xo, int n, float c, float[] out, float[] lanes) {
         float inverse = 1f / c;
         int i = 0;
         int bound = FLOATS.loopBound(n);
         for (; i < bound; i += LANES) FloatVector.fromArray(FLOATS, x, xo + i).abs().mul(-2f * inverse).intoArray(out, i);
         for (; i < n; i++) out[i] = Math.abs(x[xo + i]) * (-2f * inverse);
-        FastExp.expBlock(out, 0, n, 0f, out);
+        FastExp.expBlock(out, 0, n, 0f, out, lanes);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (i = 0; i < bound; i += LANES) {
             FloatVector e = FloatVector.fromArray(FLOATS, out, i);
@@ -61,7 +61,7 @@ final class SoftmaxRows {
         int off = Blocks.read(logits, r, c0, n, s.input);
         float[] a = Blocks.array(logits, s.input);
         if (softcap > 0) {
-            softcap(a, off, n, softcap, s.capped);
+            softcap(a, off, n, softcap, s.capped, s.lanes);
             offset[0] = 0;
             return s.capped;
         }
@@ -76,6 +76,10 @@ final class SoftmaxRows {
      * z = softcap(x) when {@code softcap > 0}. NaN anywhere makes both NaN; a row of only -inf gives m = -inf,
      * S = 0 (so lse = -inf); +inf gives S = NaN, as exp(inf - inf) does in the reference. When {@code target} is a
      * column, {@code s.rowTargetLogit} gets z_target as this pass computed it (the same softcap rounding as m).
+     *
+     * <p>Each block's shift is its {@link #shiftMax}; S is NaN exactly when the row holds a NaN or +inf, and only then,
+     * or when m is a zero (whose sign the shift does not settle), is m read again by {@link #exactMax}, so m is
+     * {@code Math.max} over the row in every case.
      */
     static void statistics(Matrix logits, int r, float softcap, int target, Scratch s) {
         int cols = logits.cols();
@@ -86,8 +90,7 @@ final class SoftmaxRows {
             int[] off = s.offset;
             float[] z = logitsBlock(logits, r, c0, n, softcap, s, off);
             if (target >= c0 && target < c0 + n) s.rowTargetLogit = z[off[0] + target - c0];
-            float blockMax = max(z, off[0], n, s.lanes);
-            float newMax = Math.max(m, blockMax);
+            float newMax = Math.max(m, blockShift(z, off[0], n, s.lanes));
             if (Float.isNaN(newMax)) {
                 m = Float.NaN;
                 sum = Double.NaN;
@@ -96,10 +99,57 @@ final class SoftmaxRows {
             if (newMax == Float.NEGATIVE_INFINITY) continue; // only -inf so far: S stays 0
             if (newMax > m) sum *= Math.exp((double) m - newMax); // m = -inf: S was 0 and stays 0
             m = newMax;
-            sum += sumExp(z, off[0], n, m, s.stageE, s.lanes);
+            sum += FastExp.expBlock(z, off[0], n, m, s.stageE, s.lanes);
         }
+        if (m == 0 || Double.isNaN(sum)) m = exactMax(logits, r, softcap, s);
         s.rowMax = m;
         s.rowSumExp = sum;
+    }
+
+    /**
+     * The shift of a block for its exps: {@link #shiftMax}, which is at least every element, or, when that finds no
+     * element above -inf (a block of -inf and NaN only), {@link #max}, which says NaN if there is one.
+     */
+    private static float blockShift(float[] z, int off, int n, float[] lanes) {
+        float b = shiftMax(z, off, n, lanes);
+        return b == Float.NEGATIVE_INFINITY ? max(z, off, n, lanes) : b;
+    }
+
+    /**
+     * The largest non-NaN element of a block (-inf if none), of either sign when it is a zero: the shift for a
+     * block's exps, where a NaN shows up in the exps' sum anyway. Four accumulators, each updated by a compare and a
+     * blend: 2 operations a vector with short dependency chains, where {@link #max}'s {@code Math.max} semantics
+     * (NaN first, +0 over -0) compile to about six dependent operations a vector on AVX-512 (measured 2.3x slower
+     * on a 2048-float block in L1; docs/BENCHMARKS.md, "Where the time goes").
+     */
+    static float shiftMax(float[] a, int off, int n, float[] lanes) {
+        int i = 0;
+        float result = Float.NEGATIVE_INFINITY;
+        if (n >= 4 * LANES) {
+            FloatVector m0 = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+            FloatVector m1 = m0;
+            FloatVector m2 = m0;
+            FloatVector m3 = m0;
+            for (int bound = n - 4 * LANES + 1; i < bound; i += 4 * LANES) {
+                FloatVector v0 = FloatVector.fromArray(FLOATS, a, off + i);
+                FloatVector v1 = FloatVector.fromArray(FLOATS, a, off + i + LANES);
+                FloatVector v2 = FloatVector.fromArray(FLOATS, a, off + i + 2 * LANES);
+                FloatVector v3 = FloatVector.fromArray(FLOATS, a, off + i + 3 * LANES);
+                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+                m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
+                m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
+                m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
+            }
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            m2 = m2.blend(m3, m3.compare(VectorOperators.GT, m2));
+            m0.blend(m2, m2.compare(VectorOperators.GT, m0)).intoArray(lanes, 0);
+            result = Lanes.max(lanes);
+        }
+        for (; i < n; i++) {
+            float v = a[off + i];
+            if (v > result) result = v;
+        }
+        return result;
     }
 
     /** max of a block; NaN if any element is NaN (Math.max semantics, lane by lane; lanes combined by {@link Lanes#max}). */
@@ -122,8 +172,7 @@ final class SoftmaxRows {
 
     /** sum exp(a_i - m) over a block, m >= every a_i (or NaN); the exps are staged in {@code stage}. */
     static double sumExp(float[] a, int off, int n, float m, float[] stage, float[] lanes) {
-        FastExp.expBlock(a, off, n, m, stage);
-        return sum(stage, n, lanes);
+        return FastExp.expBlock(a, off, n, m, stage, lanes);
     }
 
     /** sum of a[0, n) in float, two accumulators, lanes added in a fixed order. */
@@ -197,7 +246,7 @@ final class SoftmaxRows {
             int n = Math.min(Blocks.SIZE, cols - c0);
             float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
             int off = s.offset[0];
-            FastExp.expBlock(z, off, n, m, s.stageE);
+            FastExp.expBlock(z, off, n, m, s.stageE, s.lanes);
             float[] e = s.stageE;
             float blockSum = 0;
             int i = 0;
@@ -222,12 +271,17 @@ final class SoftmaxRows {
 
     /** Largest raw logit of row r (before softcap); NaN if any is NaN. */
     static float rawMax(Matrix logits, int r, Scratch s) {
+        return exactMax(logits, r, 0f, s);
+    }
+
+    /** max_c z_c of row r with {@code Math.max} semantics (NaN if any is NaN, +0 over -0), z = softcap(x) when cap > 0. */
+    static float exactMax(Matrix logits, int r, float softcap, Scratch s) {
         int cols = logits.cols();
         float m = Float.NEGATIVE_INFINITY;
         for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
             int n = Math.min(Blocks.SIZE, cols - c0);
-            int off = Blocks.read(logits, r, c0, n, s.input);
-            m = Math.max(m, max(Blocks.array(logits, s.input), off, n, s.lanes));
+            float[] z = logitsBlock(logits, r, c0, n, softcap, s, s.offset);
+            m = Math.max(m, max(z, s.offset[0], n, s.lanes));
         }
         return m;
     }
@@ -296,8 +350,7 @@ final class SoftmaxRows {
     private static float gradientRange(float[] z, int zo, float[] g, int go, int from, int to, int col0, float softcap,
                                        float m, float coefP, float coefW, float[] weights, float[] stage, float[] lanes) {
         int n = to - from;
-        FastExp.expBlock(z, zo + from, n, m, stage);
-        float sum = sum(stage, n, lanes);
+        float sum = FastExp.expBlock(z, zo + from, n, m, stage, lanes);
         int k = 0; // index in the range; column from + k
         int bound = FLOATS.loopBound(n);
         int gBase = go + from;
@@ -411,7 +464,7 @@ final class SoftmaxRows {
             int local = target - c0;
             boolean hasTarget = local >= 0 && local < n;
             if (hasTarget) s.rowTargetLogit = z[off + local];
-            float b = max(z, off, n, s.lanes);
+            float b = blockShift(z, off, n, s.lanes);
             blockMax[k] = b;
             m = Math.max(m, b);
             if (b == Float.NEGATIVE_INFINITY) {
@@ -419,19 +472,27 @@ final class SoftmaxRows {
                 blockOthers[k] = 0;
                 continue;
             }
-            FastExp.expBlock(z, off, n, b, g, go + c0);
+            float blockSum = FastExp.expBlock(z, off, n, b, g, go + c0, s.lanes);
             if (hasTarget) {
                 targetExp = g[go + c0 + local];
                 targetBlockMax = b;
                 g[go + c0 + local] = 0; // out of the block's sum; the caller writes g_y
+                // summed again without e_y: the block's sum less e_y would cancel when p_y is near 1
+                blockSum = sum(g, go + c0, n, s.lanes);
             }
-            blockOthers[k] = sum(g, go + c0, n, s.lanes);
+            blockOthers[k] = blockSum;
         }
         double others = 0;
         double sumExp = 0;
         if (m != Float.NEGATIVE_INFINITY) { // a row of only -inf: S = 0, as in statistics
             for (int k = 0; k * Blocks.SIZE < cols; k++) others += blockOthers[k] * Math.exp((double) blockMax[k] - m);
             sumExp = others + (target >= 0 ? targetExp * Math.exp((double) targetBlockMax - m) : 0);
+        }
+        if (m == 0 || Double.isNaN(sumExp)) {
+            // As in statistics: m exactly, from the logits while they are there. Written over (in place), what is
+            // left to tell is only whether S is NaN (m's zero sign and NaN against +inf change no output then).
+            boolean logitsKept = logits.floatArray() != g;
+            m = logitsKept ? exactMax(logits, r, 0f, s) : Double.isNaN(sumExp) ? Float.NaN : m;
         }
         s.rowMax = m;
         s.rowSumExp = sumExp;
@@ -531,7 +592,7 @@ final class SoftmaxRows {
             float[] g = Blocks.array(grad, s.gradient);
             int go = Blocks.writeTarget(grad, r, c0);
             // Staged: e = exp(z - m), then w q', then the gradient; one vector path per loop.
-            FastExp.expBlock(z, zo, n, m, s.stageE);
+            FastExp.expBlock(z, zo, n, m, s.stageE, s.lanes);
             float[] wq = weightedTargets(q, qo, n, keep, uniform, weights, c0, s.stageValue);
             int i;
             int bound = FLOATS.loopBound(n);
