@@ -107,20 +107,23 @@ final class Reductions {
 
     /**
      * Walks chunk {@code chunk} of the flat elements of {@code call.input} (chunks of {@link Chunks#TARGET_ELEMENTS})
-     * in blocks that stay within one row and hold at most {@link Blocks#SIZE} elements, and adds what
-     * {@code blockSum} returns for each, in order.
+     * in blocks that stay within one row and, unless every input is a float32 array (read in place, so a block can
+     * be as long as the row's part of the chunk), hold at most {@link Blocks#SIZE} elements (the scratch a block is
+     * widened into), and adds what {@code blockSum} returns for each, in order.
      */
     private static double overBlocks(CallFrame call, int chunk, Scratch s, BlockSum blockSum) {
         long n = call.input.size();
         long per = Chunks.TARGET_ELEMENTS;
         int cols = call.input.cols();
+        boolean inPlace = Blocks.direct(call.input) && (call.target == null || Blocks.direct(call.target));
+        long longest = inPlace ? per : Blocks.SIZE;
         long from = chunk * per;
         long to = Math.min(n, from + per);
         double total = 0;
         for (long i = from; i < to; ) {
             int r = (int) (i / cols);
             int c = (int) (i % cols);
-            int len = (int) Math.min(Math.min(cols - c, to - i), Blocks.SIZE);
+            int len = (int) Math.min(Math.min(cols - c, to - i), longest);
             total += blockSum.block(call, r, c, len, s);
             i += len;
         }
@@ -147,16 +150,31 @@ final class Reductions {
         };
     }
 
+    /**
+     * Two vectors an iteration into four double accumulators: an add has a latency of several cycles, and with one
+     * accumulator per half vector the loop waited on them instead of on memory (A/B in one JVM, 16M floats:
+     * docs/BENCHMARKS.md).
+     */
     private static double sumValues(float[] a, int off, int n, double[] lanes) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = acc0;
+        DoubleVector acc2 = acc0;
+        DoubleVector acc3 = acc0;
         int i = 0;
+        for (int bound = n - 2 * LANES + 1; i < bound; i += 2 * LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
+            FloatVector w = FloatVector.fromArray(FLOATS, a, off + i + LANES);
+            acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
+            acc2 = acc2.add((DoubleVector) w.convertShape(VectorOperators.F2D, DOUBLES, 0));
+            acc3 = acc3.add((DoubleVector) w.convertShape(VectorOperators.F2D, DOUBLES, 1));
+        }
         for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
             FloatVector v = FloatVector.fromArray(FLOATS, a, off + i);
             acc0 = acc0.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0));
             acc1 = acc1.add((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1));
         }
-        acc0.add(acc1).intoArray(lanes, 0);
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
         double total = Lanes.sum(lanes, DOUBLES.length());
         for (; i < n; i++) total += a[off + i];
         return total;
