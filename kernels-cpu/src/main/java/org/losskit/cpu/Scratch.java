@@ -56,6 +56,23 @@ final class Scratch {
     /** Per block of a row, its max logit and its sum of stored exps ({@link SoftmaxRows#statisticsStoringExps}). */
     private float[] blockMaxima = new float[64];
     float[] blockOthers = new float[64];
+    /** {@link ShortRows#crossEntropyChunk}'s group of rows, one to a lane: the gathered columns, then their exps. */
+    final float[] groupColumns = new float[ShortRows.MAX_CLASSES * VectorShapes.LANES];
+    /** Per lane (row) of a group: gather offsets, targets, and the per-row results of the vector passes. */
+    final int[] groupIndex = new int[VectorShapes.LANES];
+    final int[] groupTarget = new int[VectorShapes.LANES];
+    final int[] groupTargetIndex = new int[VectorShapes.LANES];
+    final byte[] groupRowKind = new byte[VectorShapes.LANES];
+    final float[] groupMax = new float[VectorShapes.LANES];
+    final float[] groupTargetLogit = new float[VectorShapes.LANES];
+    final float[] groupGap = new float[VectorShapes.LANES];
+    final float[] groupSum = new float[VectorShapes.LANES];
+    final float[] groupLogSum = new float[VectorShapes.LANES];
+    final float[] groupOthers = new float[VectorShapes.LANES];
+    final float[] groupTargetExp = new float[VectorShapes.LANES];
+    final float[] groupCoefP = new float[VectorShapes.LANES];
+    final float[] groupTargetGradient = new float[VectorShapes.LANES];
+    final double[] groupLoss = new double[VectorShapes.LANES];
     /** Results of {@link SoftmaxRows#probabilityTerms}. */
     double probabilityMass;
     double probabilityGap;

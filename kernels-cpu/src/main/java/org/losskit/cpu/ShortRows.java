@@ -1,5 +1,14 @@
 package org.losskit.cpu;
 
+import static org.losskit.cpu.VectorShapes.FLOATS;
+import static org.losskit.cpu.VectorShapes.LANES;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import org.losskit.CrossEntropyOptions;
 import org.losskit.Matrix;
 
 /**
@@ -17,7 +26,132 @@ final class ShortRows {
     /** Rows of at most this many classes use this loop (a few vectors at most; measured faster up to here). */
     static final int MAX_CLASSES = 64;
 
+    /** What the group kernel did with a row ({@link Scratch#groupRowKind}). */
+    private static final byte COMPUTED = 0;
+    private static final byte IGNORED = 1;
+    private static final byte LEFT_TO_ROW_PATH = 2;
+
     private ShortRows() {}
+
+    /**
+     * The rows of one chunk of a cross-entropy call ({@code call}, as {@link VectorBackend} fills it for its rows):
+     * groups of {@link VectorShapes#LANES} rows through {@link #crossEntropyGroup}, one row to a vector lane, where
+     * {@link #groupApplies} says the group kernel can run; every other row (the chunk's last rows short of a group,
+     * rows with a non-finite max) through {@code call.rowWork}, the row-at-a-time path. Returns the chunk's row losses
+     * added in row order, as every row path does, so the total is the same bits for any thread count.
+     */
+    static double crossEntropyChunk(CallFrame call, int chunk, Scratch s) {
+        Matrix logits = call.input;
+        int rows = logits.rows();
+        int per = Chunks.rowsPerChunk(logits.cols());
+        int from = chunk * per;
+        int to = Math.min(rows, from + per);
+        double partial = 0;
+        int r = from;
+        for (; r + LANES <= to; r += LANES) partial += crossEntropyGroup(call, r, s);
+        for (; r < to; r++) partial += call.rowWork.row(call, r, s);
+        return partial;
+    }
+
+    /**
+     * Whether {@link #crossEntropyChunk} applies: rows of at most {@link #MAX_CLASSES} classes in a float32 array, the
+     * gradient (if any) in one too, no softcap and no diagnostics (callers check the last two as for the row path).
+     */
+    static boolean groupApplies(Matrix logits, Matrix grad, float softcap) {
+        return softcap == 0 && logits.cols() <= MAX_CLASSES && Blocks.direct(logits) && (grad == null || Blocks.direct(grad));
+    }
+
+    /**
+     * Rows r0 .. r0 + LANES - 1, one to a lane: the same arithmetic as {@link #crossEntropyRow}, operation for
+     * operation (so a row's loss and gradient are the same bits whichever path takes it), with each column of the
+     * group one gathered vector. Pass 1 gathers column c of every row into {@code s.groupColumns} and keeps the
+     * running max m; pass 2 forms z_c - m and, for label smoothing, {@code sum_c w_c (m - z_c)}; the exps of all
+     * columns are one {@link FastExp#expBlock} over the staged group; pass 3 adds S = sum_c e_c and
+     * sum_{c != y} e_c in column order. Each row's loss and coefficients are then formed in double as in the row
+     * path, the gradient columns written by scatter, g_y last. Ignored rows get loss 0 and a zero gradient row, as
+     * in the general row; rows whose max or S is not finite are left to {@code call.rowWork} after the group's
+     * writes, which spells out those limits.
+     */
+    private static double crossEntropyGroup(CallFrame call, int r0, Scratch s) {
+        Matrix logits = call.input;
+        Matrix grad = call.grad;
+        CrossEntropyOptions o = (CrossEntropyOptions) call.options;
+        int classes = logits.cols();
+        int ignoreIndex = o.ignoreIndex();
+        float[] weights = s.weights(o.classWeights());
+        double smoothing = o.labelSmoothing();
+        double zLoss = o.zLoss();
+        double scale = call.scale;
+        float[] z = logits.floatArray();
+        int zBase = (int) Blocks.index(logits, r0, 0);
+        int zStride = (int) logits.rowStride();
+        int[] zIndex = s.groupIndex;
+        int[] target = s.groupTarget;
+        int[] targetIndex = s.groupTargetIndex;
+        byte[] row = s.groupRowKind;
+        for (int l = 0; l < LANES; l++) {
+            int y = call.target.getInt(r0 + l);
+            boolean ignored = y == ignoreIndex;
+            row[l] = ignored ? IGNORED : COMPUTED;
+            target[l] = ignored ? 0 : y;
+            zIndex[l] = l * zStride;
+            targetIndex[l] = l * zStride + target[l];
+        }
+        // The vector passes, each a method of its own whose vectors stay inside it: one method holding them all
+        // exceeded what C2 compiles in one unit, and its vectors were then boxed (measured: 2 MB allocated a call).
+        float[] columns = s.groupColumns;
+        gatherColumns(z, zBase, zIndex, targetIndex, classes, s);
+        shiftColumns(columns, classes, weights, s);
+        FastExp.expBlock(columns, 0, classes * LANES, 0f, columns);
+        addColumns(columns, classes, target, s);
+        FastLog.logBlock(s.groupSum, 0, LANES, 0f, s.groupLogSum); // log S of every row at once
+        float[] rowMax = s.groupMax;
+        // per row, in double as the row path: loss, coefP, coefW and g_y
+        float[] coefP = s.groupCoefP;
+        double[] loss = s.groupLoss;
+        double weightSum = call.weightSum;
+        float coefW = (float) (scale * smoothing / classes);
+        for (int l = 0; l < LANES; l++) {
+            float rm = rowMax[l];
+            if (row[l] == IGNORED) continue;
+            if (!(Math.abs(rm) < Float.POSITIVE_INFINITY) || Float.isNaN(s.groupSum[l])) {
+                row[l] = LEFT_TO_ROW_PATH; // NaN, +-inf: the row path spells them out
+                continue;
+            }
+            int y = target[l];
+            double sumExp = s.groupSum[l];
+            double logS = s.groupLogSum[l];
+            double lse = rm + logS;
+            double wy = weights == null ? 1 : weights[y];
+            double rowLoss = (1 - smoothing) * wy * ((rm - (double) s.groupTargetLogit[l]) + logS);
+            if (smoothing > 0) rowLoss += smoothing / classes * (weightSum * logS + s.groupGap[l]);
+            if (zLoss > 0) rowLoss += zLoss * lse * lse;
+            loss[l] = rowLoss;
+            double a = (1 - smoothing) * wy + smoothing / classes * weightSum + 2 * zLoss * lse;
+            coefP[l] = (float) (scale * a / sumExp);
+            double py = s.groupTargetExp[l] / sumExp;
+            double others = s.groupOthers[l] / sumExp;
+            double gy = -(1 - smoothing) * wy * others + smoothing / classes * (weightSum * py - wy) + 2 * zLoss * lse * py;
+            s.groupTargetGradient[l] = (float) (scale * gy);
+        }
+        if (grad != null) writeGradient(grad, r0, classes, coefW, weights, s);
+        double partial = 0;
+        Matrix losses = call.out.losses();
+        for (int l = 0; l < LANES; l++) {
+            switch (row[l]) {
+                case COMPUTED -> {
+                    if (losses != null) losses.setFloat(r0 + l, (float) loss[l]);
+                    partial += loss[l];
+                }
+                case IGNORED -> {
+                    if (losses != null) losses.setFloat(r0 + l, 0f);
+                    partial += 0;
+                }
+                default -> partial += call.rowWork.row(call, r0 + l, s);
+            }
+        }
+        return partial;
+    }
 
     /**
      * The row's loss and gradient (when {@code grad} is not null) for target column {@code y}; sets
@@ -82,5 +216,76 @@ final class ShortRows {
             Blocks.write(grad, r, 0, classes, s.gradient);
         }
         return loss;
+    }
+
+    /**
+     * Pass 1: column c of the group's rows into {@code s.groupColumns[c]} by one gather each, the running max
+     * {@code s.groupMax} with Math.max semantics (NaN first, +0 over -0, as the row path), and each row's target
+     * logit {@code s.groupTargetLogit}.
+     */
+    private static void gatherColumns(float[] z, int zBase, int[] zIndex, int[] targetIndex, int classes, Scratch s) {
+        float[] columns = s.groupColumns;
+        FloatVector m = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        for (int c = 0; c < classes; c++) {
+            FloatVector column = FloatVector.fromArray(FLOATS, z, zBase + c, zIndex, 0);
+            column.intoArray(columns, c * LANES);
+            m = m.max(column);
+        }
+        m.intoArray(s.groupMax, 0);
+        FloatVector.fromArray(FLOATS, z, zBase, targetIndex, 0).intoArray(s.groupTargetLogit, 0);
+    }
+
+    /** Pass 2: z_c - m in place, and the smoothing gap sum_c w_c (m - z_c) = -sum_c w_c (z_c - m) into {@code s.groupGap}. */
+    private static void shiftColumns(float[] columns, int classes, float[] weights, Scratch s) {
+        FloatVector m = FloatVector.fromArray(FLOATS, s.groupMax, 0);
+        FloatVector gap = FloatVector.zero(FLOATS);
+        for (int c = 0; c < classes; c++) {
+            FloatVector shifted = FloatVector.fromArray(FLOATS, columns, c * LANES).sub(m);
+            shifted.intoArray(columns, c * LANES);
+            gap = gap.sub(shifted.mul(weights == null ? 1f : weights[c]));
+        }
+        gap.intoArray(s.groupGap, 0);
+    }
+
+    /** Pass 3, over the exps: S, sum_{c != y} e_c and e_y of every row, adding in column order as the row path does. */
+    private static void addColumns(float[] columns, int classes, int[] target, Scratch s) {
+        IntVector targets = IntVector.fromArray(VectorShapes.INTS, target, 0);
+        FloatVector sumAll = FloatVector.zero(FLOATS);
+        FloatVector sumOthers = FloatVector.zero(FLOATS);
+        FloatVector targetExp = FloatVector.zero(FLOATS);
+        for (int c = 0; c < classes; c++) {
+            FloatVector e = FloatVector.fromArray(FLOATS, columns, c * LANES);
+            VectorMask<Float> isTarget = targets.compare(VectorOperators.EQ, c).cast(FLOATS);
+            sumAll = sumAll.add(e);
+            sumOthers = sumOthers.add(e.blend(0f, isTarget));
+            targetExp = targetExp.blend(e, isTarget);
+        }
+        sumAll.intoArray(s.groupSum, 0);
+        sumOthers.intoArray(s.groupOthers, 0);
+        targetExp.intoArray(s.groupTargetExp, 0);
+    }
+
+    /**
+     * The group's gradient rows: g_c = e_c coefP - coefW w_c (the row path's fma) formed column by column in the
+     * staged columns, then written out row by row with plain loads and stores (measured faster than a scatter a
+     * column); g_y of every computed row last, and a zero row for every ignored one.
+     */
+    private static void writeGradient(Matrix grad, int r0, int classes, float coefW, float[] weights, Scratch s) {
+        float[] columns = s.groupColumns;
+        float[] g = grad.floatArray();
+        int gBase = (int) Blocks.index(grad, r0, 0);
+        int gStride = (int) grad.rowStride();
+        FloatVector p = FloatVector.fromArray(FLOATS, s.groupCoefP, 0);
+        for (int c = 0; c < classes; c++) {
+            FloatVector.fromArray(FLOATS, columns, c * LANES).fma(p, FloatVector.broadcast(FLOATS, -coefW * (weights == null ? 1f : weights[c])))
+                    .intoArray(columns, c * LANES);
+        }
+        byte[] row = s.groupRowKind;
+        for (int l = 0; l < LANES; l++) {
+            int at = gBase + l * gStride;
+            for (int c = 0; c < classes; c++) g[at + c] = columns[c * LANES + l];
+            if (row[l] == COMPUTED) g[at + s.groupTarget[l]] = s.groupTargetGradient[l];
+            if (row[l] == IGNORED) java.util.Arrays.fill(g, at, at + classes, 0f);
+        }
     }
 }

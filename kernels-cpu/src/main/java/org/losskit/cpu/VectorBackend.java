@@ -61,10 +61,15 @@ public final class VectorBackend implements LossBackend {
      * row results in row order. Ends the call.
      */
     private double overRows(CallFrame call, RowWork rowWork) {
+        return overRows(call, rowWork, VectorBackend::rowChunk);
+    }
+
+    /** {@link #overRows(CallFrame, RowWork)} with {@code chunkWork} for a chunk of rows in place of {@link #rowChunk}. */
+    private double overRows(CallFrame call, RowWork rowWork, Chunks.Work chunkWork) {
         call.rowWork = rowWork;
         int rows = call.input.rows();
         int cols = call.input.cols();
-        return chunks.run(Chunks.count(rows, Chunks.rowsPerChunk(cols)), Chunks.rowWork(rows, cols), VectorBackend::rowChunk, call);
+        return chunks.run(Chunks.count(rows, Chunks.rowsPerChunk(cols)), Chunks.rowWork(rows, cols), chunkWork, call);
     }
 
     /** The sum of the row results of one chunk of rows. */
@@ -129,7 +134,10 @@ public final class VectorBackend implements LossBackend {
         CallFrame call = rowLoss(logits, targets, o, out, scale);
         call.weightSum = weightSum;
         call.shortRows = shortRows;
-        double total = overRows(call, VectorBackend::shortOrGeneralCrossEntropyRow);
+        // Short rows a lane each where the group kernel applies; its rows give the same bits as the row path.
+        double total = shortRows && ShortRows.groupApplies(logits, call.grad, (float) o.softcap())
+                ? overRows(call, VectorBackend::shortOrGeneralCrossEntropyRow, ShortRows::crossEntropyChunk)
+                : overRows(call, VectorBackend::shortOrGeneralCrossEntropyRow);
         return divisor.reduce(o.reduction(), total, rows, o.allIgnoredMeanIsZero());
     }
 
