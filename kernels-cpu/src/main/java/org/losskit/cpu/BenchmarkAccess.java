@@ -18,9 +18,34 @@ public final class BenchmarkAccess {
         FastExp.expBlock(in, off, n, shift, out);
     }
 
-    /** {@link SoftmaxRows#sumExp}: the statistics pass's sum of {@code exp(a_i - m)} over one block, staged in {@code stage}. */
-    public static double sumExp(float[] a, int off, int n, float m, float[] stage, float[] lanes) {
-        return SoftmaxRows.sumExp(a, off, n, m, stage, lanes);
+    /** {@link SoftmaxRows#sumExp}: the statistics pass's sum of {@code exp(a_i - m)} over one block. */
+    public static double sumExp(float[] a, int off, int n, float m, float[] lanes) {
+        return SoftmaxRows.sumExp(a, off, n, m, lanes);
+    }
+
+    /** {@link FastExp#expBlock} with its sum: {@code out[i] = exp(in[i] - shift)} (nothing written when out is null). */
+    public static float expBlockSum(float[] in, int n, float shift, float[] out, float[] lanes) {
+        return FastExp.expBlock(in, 0, n, shift, out, 0, lanes);
+    }
+
+    /** {@link SoftmaxRows#shiftMax}: the statistics pass's max of a block, a compare and a blend a vector. */
+    public static float shiftMax(float[] a, int n, float[] lanes) {
+        return SoftmaxRows.shiftMax(a, 0, n, lanes);
+    }
+
+    /** {@link SoftmaxRows#max}: the max of a block with Math.max semantics (NaN first, +0 over -0). */
+    public static float exactMax(float[] a, int n, float[] lanes) {
+        return SoftmaxRows.max(a, 0, n, lanes);
+    }
+
+    /** {@link SoftmaxRows#scaleBlock}: the gradient pass over stored exps, {@code g = g factor + addend}. */
+    public static void scaleBlock(float[] g, int n, float factor, float addend) {
+        SoftmaxRows.scaleBlock(g, 0, n, factor, addend);
+    }
+
+    /** Lanes of the kernels' float vectors (the length of a {@code lanes} array). */
+    public static int lanes() {
+        return VectorShapes.LANES;
     }
 
     /** {@link SoftmaxRows#sum}: the kernels' float sum of {@code a[0, n)}, lanes added in a fixed order. */

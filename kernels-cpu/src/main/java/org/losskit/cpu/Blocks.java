@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
+import org.losskit.ElementType;
 import org.losskit.Matrix;
 
 /**
@@ -29,6 +30,19 @@ final class Blocks {
     /** True when the kernels can read and write {@code m} in place. */
     static boolean direct(Matrix m) {
         return m.floatArray() != null;
+    }
+
+    /**
+     * The segment of a float32 segment view, whose blocks the softmax statistics read in place with vector loads
+     * ({@link #byteOffset}); null for any other storage.
+     */
+    static MemorySegment floatSegment(Matrix m) {
+        return m.segment() != null && m.type() == ElementType.FLOAT32 ? m.segment() : null;
+    }
+
+    /** Byte offset of element (row, col) of a segment view. */
+    static long byteOffset(Matrix m, int row, int col) {
+        return index(m, row, col) * m.type().byteSize();
     }
 
     /** The array {@link #read} or {@link #writeTarget} refers to for {@code m}. */

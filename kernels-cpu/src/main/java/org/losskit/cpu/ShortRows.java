@@ -12,11 +12,13 @@ import org.losskit.CrossEntropyOptions;
 import org.losskit.Matrix;
 
 /**
- * Softmax cross-entropy of a row of at most {@link #MAX_CLASSES} classes in one plain scalar float loop per pass:
- * for rows this short the block machinery of {@link SoftmaxRows} (vector set-up, staging calls, lane sums) and the
- * per-row {@code Math.exp} cost more than the arithmetic. The maths is that of the generic row
- * ({@code VectorBackend#crossEntropyRow}); one {@code Math.log} per row, every exp through
- * {@link FastExp#expNonPositive}, the target's {@code p_y = e_y / S} from the same staged exps.
+ * Softmax cross-entropy of rows of at most {@link #MAX_CLASSES} classes, where the block machinery of
+ * {@link SoftmaxRows} (vector set-up, staging calls, lane sums) costs more than the arithmetic. Two paths with the
+ * maths of the generic row ({@code VectorBackend#crossEntropyRow}): {@link #crossEntropyChunk} runs groups of
+ * {@link VectorShapes#LANES} rows, one row to a vector lane, the vector width across rows instead of along them;
+ * {@link #crossEntropyRow} runs one row in a plain scalar float loop per pass (one {@code Math.log} per row, every
+ * exp through {@link FastExp#expNonPositive}, the target's {@code p_y = e_y / S} from the same staged exps), for the
+ * rows the groups leave and the calls they do not take.
  *
  * <p>Only rows with a finite max take this path; a row with NaN, +inf or only -inf goes through the generic row,
  * which spells out those limits. Calls that ask for diagnostics go through the generic row too: they read the

@@ -3,6 +3,10 @@ package org.losskit.cpu;
 import static org.losskit.cpu.VectorShapes.FLOATS;
 import static org.losskit.cpu.VectorShapes.LANES;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -24,6 +28,9 @@ import org.losskit.Matrix;
 final class SoftmaxRows {
     /** Blocks shorter than this run scalar: two vectors of set-up and reduction cost more than they save. */
     static final int SCALAR_BELOW = 2 * LANES;
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private SoftmaxRows() {}
 
@@ -83,14 +90,25 @@ final class SoftmaxRows {
      */
     static void statistics(Matrix logits, int r, float softcap, int target, Scratch s) {
         int cols = logits.cols();
+        MemorySegment segment = softcap == 0 ? Blocks.floatSegment(logits) : null;
         float m = Float.NEGATIVE_INFINITY;
         double sum = 0;
         for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
             int n = Math.min(Blocks.SIZE, cols - c0);
             int[] off = s.offset;
-            float[] z = logitsBlock(logits, r, c0, n, softcap, s, off);
-            if (target >= c0 && target < c0 + n) s.rowTargetLogit = z[off[0] + target - c0];
-            float newMax = Math.max(m, blockShift(z, off[0], n, s.lanes));
+            float[] z = null;
+            long at = 0;
+            float shift;
+            if (segment != null) { // float32 in a segment: read in place
+                at = Blocks.byteOffset(logits, r, c0);
+                if (target >= c0 && target < c0 + n) s.rowTargetLogit = segment.get(F32, at + 4L * (target - c0));
+                shift = blockShift(segment, at, logits, r, c0, n, s);
+            } else {
+                z = logitsBlock(logits, r, c0, n, softcap, s, off);
+                if (target >= c0 && target < c0 + n) s.rowTargetLogit = z[off[0] + target - c0];
+                shift = blockShift(z, off[0], n, s.lanes);
+            }
+            float newMax = Math.max(m, shift);
             if (Float.isNaN(newMax)) {
                 m = Float.NaN;
                 sum = Double.NaN;
@@ -99,11 +117,17 @@ final class SoftmaxRows {
             if (newMax == Float.NEGATIVE_INFINITY) continue; // only -inf so far: S stays 0
             if (newMax > m) sum *= Math.exp((double) m - newMax); // m = -inf: S was 0 and stays 0
             m = newMax;
-            sum += FastExp.expBlock(z, off[0], n, m, s.stageE, s.lanes);
+            sum += segment != null ? FastExp.expBlock(segment, at, n, m, null, 0, s.lanes) : sumExp(z, off[0], n, m, s.lanes);
         }
         if (m == 0 || Double.isNaN(sum)) m = exactMax(logits, r, softcap, s);
         s.rowMax = m;
         s.rowSumExp = sum;
+    }
+
+    /** {@link #blockShift} of block (r, c0 .. c0 + n) of a float32 segment view, read in place (a copy only for the -inf case). */
+    private static float blockShift(MemorySegment segment, long at, Matrix logits, int r, int c0, int n, Scratch s) {
+        float b = shiftMax(segment, at, n, s.lanes);
+        return b == Float.NEGATIVE_INFINITY ? max(logitsBlock(logits, r, c0, n, 0f, s, s.offset), s.offset[0], n, s.lanes) : b;
     }
 
     /**
@@ -135,18 +159,52 @@ final class SoftmaxRows {
                 FloatVector v1 = FloatVector.fromArray(FLOATS, a, off + i + LANES);
                 FloatVector v2 = FloatVector.fromArray(FLOATS, a, off + i + 2 * LANES);
                 FloatVector v3 = FloatVector.fromArray(FLOATS, a, off + i + 3 * LANES);
-                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
-                m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
-                m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
-                m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
+                m0 = larger(m0, v0);
+                m1 = larger(m1, v1);
+                m2 = larger(m2, v2);
+                m3 = larger(m3, v3);
             }
-            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
-            m2 = m2.blend(m3, m3.compare(VectorOperators.GT, m2));
-            m0.blend(m2, m2.compare(VectorOperators.GT, m0)).intoArray(lanes, 0);
+            larger(larger(m0, m1), larger(m2, m3)).intoArray(lanes, 0);
             result = Lanes.max(lanes);
         }
         for (; i < n; i++) {
             float v = a[off + i];
+            if (v > result) result = v;
+        }
+        return result;
+    }
+
+    /** Lane by lane, v where v > m, else m: a NaN in v is never taken (a compare and a blend). */
+    private static FloatVector larger(FloatVector m, FloatVector v) {
+        return m.blend(v, v.compare(VectorOperators.GT, m));
+    }
+
+    /** {@link #shiftMax} of n float32 values of a segment from {@code byteOffset} (native order), read in place. */
+    static float shiftMax(MemorySegment a, long byteOffset, int n, float[] lanes) {
+        int i = 0;
+        float result = Float.NEGATIVE_INFINITY;
+        if (n >= 4 * LANES) {
+            FloatVector m0 = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+            FloatVector m1 = m0;
+            FloatVector m2 = m0;
+            FloatVector m3 = m0;
+            long vectorBytes = 4L * LANES;
+            for (int bound = n - 4 * LANES + 1; i < bound; i += 4 * LANES) {
+                long at = byteOffset + 4L * i;
+                FloatVector v0 = FloatVector.fromMemorySegment(FLOATS, a, at, NATIVE);
+                FloatVector v1 = FloatVector.fromMemorySegment(FLOATS, a, at + vectorBytes, NATIVE);
+                FloatVector v2 = FloatVector.fromMemorySegment(FLOATS, a, at + 2 * vectorBytes, NATIVE);
+                FloatVector v3 = FloatVector.fromMemorySegment(FLOATS, a, at + 3 * vectorBytes, NATIVE);
+                m0 = larger(m0, v0);
+                m1 = larger(m1, v1);
+                m2 = larger(m2, v2);
+                m3 = larger(m3, v3);
+            }
+            larger(larger(m0, m1), larger(m2, m3)).intoArray(lanes, 0);
+            result = Lanes.max(lanes);
+        }
+        for (; i < n; i++) {
+            float v = a.get(F32, byteOffset + 4L * i);
             if (v > result) result = v;
         }
         return result;
@@ -170,9 +228,9 @@ final class SoftmaxRows {
         return result;
     }
 
-    /** sum exp(a_i - m) over a block, m >= every a_i (or NaN); the exps are staged in {@code stage}. */
-    static double sumExp(float[] a, int off, int n, float m, float[] stage, float[] lanes) {
-        return FastExp.expBlock(a, off, n, m, stage, lanes);
+    /** sum exp(a_i - m) over a block, m >= every a_i (or NaN); the exps themselves are not kept. */
+    static float sumExp(float[] a, int off, int n, float m, float[] lanes) {
+        return FastExp.expBlock(a, off, n, m, null, 0, lanes);
     }
 
     /** sum of a[0, n) in float, two accumulators, lanes added in a fixed order. */
@@ -457,14 +515,25 @@ final class SoftmaxRows {
         float targetExp = 0;
         float targetBlockMax = Float.NEGATIVE_INFINITY;
         float m = Float.NEGATIVE_INFINITY;
+        MemorySegment segment = Blocks.floatSegment(logits);
         for (int c0 = 0, k = 0; c0 < cols; c0 += Blocks.SIZE, k++) {
             int n = Math.min(Blocks.SIZE, cols - c0);
-            int off = Blocks.read(logits, r, c0, n, s.input);
-            float[] z = Blocks.array(logits, s.input);
             int local = target - c0;
             boolean hasTarget = local >= 0 && local < n;
-            if (hasTarget) s.rowTargetLogit = z[off + local];
-            float b = blockShift(z, off, n, s.lanes);
+            float[] z = null;
+            int off = 0;
+            long at = 0;
+            float b;
+            if (segment != null) { // float32 in a segment: read in place
+                at = Blocks.byteOffset(logits, r, c0);
+                if (hasTarget) s.rowTargetLogit = segment.get(F32, at + 4L * local);
+                b = blockShift(segment, at, logits, r, c0, n, s);
+            } else {
+                off = Blocks.read(logits, r, c0, n, s.input);
+                z = Blocks.array(logits, s.input);
+                if (hasTarget) s.rowTargetLogit = z[off + local];
+                b = blockShift(z, off, n, s.lanes);
+            }
             blockMax[k] = b;
             m = Math.max(m, b);
             if (b == Float.NEGATIVE_INFINITY) {
@@ -472,7 +541,8 @@ final class SoftmaxRows {
                 blockOthers[k] = 0;
                 continue;
             }
-            float blockSum = FastExp.expBlock(z, off, n, b, g, go + c0, s.lanes);
+            float blockSum = segment != null ? FastExp.expBlock(segment, at, n, b, g, go + c0, s.lanes)
+                    : FastExp.expBlock(z, off, n, b, g, go + c0, s.lanes);
             if (hasTarget) {
                 targetExp = g[go + c0 + local];
                 targetBlockMax = b;
@@ -510,21 +580,26 @@ final class SoftmaxRows {
             int n = Math.min(Blocks.SIZE, cols - c0);
             float factor = (float) (coefP * Math.exp((double) blockMax[k] - m));
             int base = go + c0;
-            int i = 0;
-            int bound = FLOATS.loopBound(n);
             // One loop per option set: choosing a vector by a branch inside a loop makes C2 box it.
             if (weights == null || coefW == 0) {
-                for (; i < bound; i += LANES) FloatVector.fromArray(FLOATS, g, base + i).fma(factor, -coefW).intoArray(g, base + i);
-                for (; i < n; i++) g[base + i] = Math.fma(g[base + i], factor, -coefW);
+                scaleBlock(g, base, n, factor, -coefW);
             } else {
                 FloatVector f = FloatVector.broadcast(FLOATS, factor);
-                for (; i < bound; i += LANES) {
+                int i = 0;
+                for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
                     FloatVector.fromArray(FLOATS, g, base + i).fma(f, FloatVector.fromArray(FLOATS, weights, c0 + i).mul(-coefW))
                             .intoArray(g, base + i);
                 }
                 for (; i < n; i++) g[base + i] = Math.fma(g[base + i], factor, -coefW * weights[c0 + i]);
             }
         }
+    }
+
+    /** {@code g[base + i] = g[base + i] factor + addend} for i in [0, n): the gradient pass of the stored exps, unweighted. */
+    static void scaleBlock(float[] g, int base, int n, float factor, float addend) {
+        int i = 0;
+        for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) FloatVector.fromArray(FLOATS, g, base + i).fma(factor, addend).intoArray(g, base + i);
+        for (; i < n; i++) g[base + i] = Math.fma(g[base + i], factor, addend);
     }
 
     // ------------------------------------------------------------------ probability targets

@@ -55,12 +55,18 @@ class EdgeInputTest extends EngineTestBase {
                 CrossEntropyOptions o = CrossEntropyOptions.defaults().reduction(reduction);
                 // Row by row, so that the NaN rows do not hide the finite ones in the reduced value.
                 for (int r = 0; r < rows; r++) {
-                    Matrix row = Matrix.of(Arrays.copyOfRange(logits, r * classes, (r + 1) * classes), 1, classes);
-                    Matrix target = Matrix.vector(new int[] {targets[r]});
-                    CrossEntropyStorageTest.compare(new CrossEntropyStorageTest.Case(1, classes, false, false, 0, 0, 0,
-                            reduction), row, new int[] {targets[r]}, o, false);
-                    double value = cpu.crossEntropy(row, target, o, LossOutputs.none());
-                    Agreement.loss("row " + r + " " + reduction, CE, value, reference.crossEntropy(row, target, o, LossOutputs.none()));
+                    float[] values = Arrays.copyOfRange(logits, r * classes, (r + 1) * classes);
+                    // In an array, and in a native segment, whose blocks the statistics read in place.
+                    java.lang.foreign.MemorySegment segment = java.lang.foreign.Arena.ofAuto().allocate(4L * classes, 4);
+                    java.lang.foreign.MemorySegment.copy(values, 0, segment, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, classes);
+                    for (Matrix row : new Matrix[] {Matrix.of(values, 1, classes), Matrix.of(segment, 1, classes)}) {
+                        Matrix target = Matrix.vector(new int[] {targets[r]});
+                        CrossEntropyStorageTest.compare(new CrossEntropyStorageTest.Case(1, classes, false, false, 0, 0, 0,
+                                reduction), row, new int[] {targets[r]}, o, false);
+                        double value = cpu.crossEntropy(row, target, o, LossOutputs.none());
+                        Agreement.loss("row " + r + " " + reduction + " " + row, CE, value,
+                                reference.crossEntropy(row, target, o, LossOutputs.none()));
+                    }
                 }
             }
         }

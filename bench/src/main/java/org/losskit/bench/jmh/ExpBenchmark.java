@@ -194,7 +194,7 @@ public class ExpBenchmark {
         double total = 0;
         for (int c0 = 0; c0 < row.n; c0 += BenchmarkAccess.BLOCK_SIZE) {
             int n = Math.min(BenchmarkAccess.BLOCK_SIZE, row.n - c0);
-            total += BenchmarkAccess.sumExp(row.z, c0, n, row.max, vectors.stage, vectors.lanes);
+            total += BenchmarkAccess.sumExp(row.z, c0, n, row.max, vectors.lanes);
         }
         return total;
     }
