@@ -23,8 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Fused softmax cross-entropy, forward and gradient in one call, mean over rows, class-index targets, at the shapes
- * of issue 3: a few rows of a large vocabulary, a batch of Llama-2 rows, many short rows, one Qwen-2 row. Scores
+ * Fused softmax cross-entropy, forward and gradient in one call (and the forward alone), mean over rows, class-index
+ * targets, at the shapes of issues 3 and 16: a few rows of a large vocabulary, a batch of Llama-2 rows, short rows
+ * (10 classes: MNIST, CIFAR-10; 32), one Qwen-2 row. Scores
  * are calls per second; elements per second = score x rows x vocab ({@code bench/run --jmh-summary} converts).
  *
  * <p>{@code impl}: {@code naive} (the plain scalar loop of {@link NaiveLoops}), {@code reference} (the float64
@@ -41,7 +42,7 @@ public class CrossEntropyBenchmark {
     /** The logits, targets and buffers of one shape; shared by every impl so they all see the same values. */
     @State(Scope.Benchmark)
     public static class Shape {
-        @Param({"8x128256", "64x32000", "4096x10", "1x151936"})
+        @Param({"8x128256", "64x32000", "4096x10", "65536x10", "4096x32", "1x151936"})
         public String shape;
 
         int rows;
@@ -59,10 +60,8 @@ public class CrossEntropyBenchmark {
             rows = Integer.parseInt(parts[0]);
             vocab = Integer.parseInt(parts[1]);
             SplittableRandom random = new SplittableRandom(20261122L);
-            logits = new float[rows * vocab];
-            for (int i = 0; i < logits.length; i++) logits[i] = (float) (3 * (random.nextDouble() * 2 - 1) + random.nextDouble());
-            targets = new int[rows];
-            for (int r = 0; r < rows; r++) targets[r] = random.nextInt(vocab);
+            logits = BenchInputs.logits(random, rows * vocab);
+            targets = BenchInputs.targets(random, rows, vocab);
             pristine = logits.clone();
             work = new float[logits.length];
             gradient = new float[logits.length];
@@ -100,6 +99,7 @@ public class CrossEntropyBenchmark {
             }
             Agreement.requireLoss(impl + " cross-entropy " + s.shape, Op.CROSS_ENTROPY, forwardGradient(s), exact);
             Agreement.requireGradient(impl + " cross-entropy " + s.shape, Op.CROSS_ENTROPY, s.gradient, exactGradient);
+            Agreement.requireLoss(impl + " cross-entropy forward " + s.shape, Op.CROSS_ENTROPY, forward(s), exact);
             Agreement.requireLoss(impl + " in-place cross-entropy " + s.shape, Op.CROSS_ENTROPY, forwardGradientInPlace(s), exact);
             Agreement.requireGradient(impl + " in-place cross-entropy " + s.shape, Op.CROSS_ENTROPY, s.work, exactGradient);
         }
@@ -107,6 +107,11 @@ public class CrossEntropyBenchmark {
         double forwardGradient(Shape s) {
             return engine == null ? NaiveLoops.crossEntropy(s.logits, s.targets, s.rows, s.vocab, s.gradient)
                     : engine.crossEntropy(logits, targets, options, outputs);
+        }
+
+        double forward(Shape s) {
+            return engine == null ? NaiveLoops.crossEntropyForward(s.logits, s.targets, s.rows, s.vocab)
+                    : engine.crossEntropy(logits, targets, options, LossOutputs.none());
         }
 
         /** Copies the pristine logits into the work buffer, then writes the gradient over them. */
@@ -126,6 +131,12 @@ public class CrossEntropyBenchmark {
     @Benchmark
     public double fusedForwardGradient(Shape s, Kernel k) {
         return k.forwardGradient(s);
+    }
+
+    /** The loss alone, no gradient buffer: the statistics pass only. */
+    @Benchmark
+    public double forwardOnly(Shape s, Kernel k) {
+        return k.forward(s);
     }
 
     /**

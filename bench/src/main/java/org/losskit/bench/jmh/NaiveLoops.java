@@ -17,10 +17,8 @@ public final class NaiveLoops {
         double total = 0;
         for (int r = 0; r < rows; r++) {
             int base = r * vocab;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < vocab; c++) max = Math.max(max, logits[base + c]);
-            double sum = 0;
-            for (int c = 0; c < vocab; c++) sum += Math.exp(logits[base + c] - max);
+            float max = rowMax(logits, base, vocab);
+            double sum = rowSumExp(logits, base, vocab, max);
             int target = targets[r];
             total += Math.log(sum) + max - logits[base + target];
             double scale = 1.0 / (sum * rows);
@@ -30,6 +28,29 @@ public final class NaiveLoops {
             gradient[base + target] -= (float) (1.0 / rows);
         }
         return total / rows;
+    }
+
+    /** The loss of {@link #crossEntropy} alone: max pass, sum pass, no gradient. */
+    public static double crossEntropyForward(float[] logits, int[] targets, int rows, int vocab) {
+        double total = 0;
+        for (int r = 0; r < rows; r++) {
+            int base = r * vocab;
+            float max = rowMax(logits, base, vocab);
+            total += Math.log(rowSumExp(logits, base, vocab, max)) + max - logits[base + targets[r]];
+        }
+        return total / rows;
+    }
+
+    private static float rowMax(float[] logits, int base, int vocab) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int c = 0; c < vocab; c++) max = Math.max(max, logits[base + c]);
+        return max;
+    }
+
+    private static double rowSumExp(float[] logits, int base, int vocab, float max) {
+        double sum = 0;
+        for (int c = 0; c < vocab; c++) sum += Math.exp(logits[base + c] - max);
+        return sum;
     }
 
     /**

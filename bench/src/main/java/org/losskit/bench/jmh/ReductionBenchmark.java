@@ -88,6 +88,46 @@ public class ReductionBenchmark {
         return kernel.engine.reduce(kernel.op, data.matrix);
     }
 
+    /** Per-row logsumexp over a batch of Llama-2 rows, on the {@code cpu} backend (all cores). */
+    @State(Scope.Benchmark)
+    public static class Rows {
+        @Param({"64x32000"})
+        public String shape;
+
+        LossEngine engine;
+        Matrix x;
+        Matrix out;
+
+        @Setup(Level.Trial)
+        public void open() {
+            int rows = BenchInputs.shape(shape)[0];
+            int cols = BenchInputs.shape(shape)[1];
+            SplittableRandom random = new SplittableRandom(20261122L);
+            float[] values = BenchInputs.logits(random, rows * cols);
+            x = Matrix.of(values, rows, cols);
+            float[] results = new float[rows];
+            out = Matrix.vector(results);
+            engine = LossEngine.builder().backend("cpu").fallbackToReference(false).build();
+            float[] exact = new float[rows];
+            try (LossEngine reference = LossEngine.builder().backend("reference").build()) {
+                reference.reduceRows(ReduceOp.LOGSUMEXP, x, Matrix.vector(exact));
+            }
+            engine.reduceRows(ReduceOp.LOGSUMEXP, x, out);
+            for (int r = 0; r < rows; r++) Agreement.requireLoss("cpu logsumexp of row " + r, Op.REDUCTION, results[r], exact[r]);
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            engine.close();
+        }
+    }
+
+    @Benchmark
+    public Matrix logSumExpPerRow(Rows rows) {
+        rows.engine.reduceRows(ReduceOp.LOGSUMEXP, rows.x, rows.out);
+        return rows.out;
+    }
+
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
 
     /** Reads every float once on one thread: the bandwidth one core reaches. */
