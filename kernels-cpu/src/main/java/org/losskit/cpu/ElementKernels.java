@@ -125,6 +125,7 @@ final class ElementKernels {
             b.v = extra == null ? null : Blocks.array(extra, s.extra);
             b.vo = vo;
             b.cw = columnWeights == null ? s.ones : columnWeights;
+            b.ones = s.ones;
             b.cwo = columnWeights == null ? 0 : c;
             b.g = grad == null ? null : Blocks.array(grad, s.gradient);
             b.go = grad == null ? 0 : Blocks.writeTarget(grad, r, c);
@@ -151,6 +152,8 @@ final class ElementKernels {
     /** Arrays and offsets of one block; a mutable holder in the scratch so that a block costs no allocation. */
     static final class Block {
         float[] x, t, w, v, cw, g, l;
+        /** Ones, for a kernel that multiplies by weights where there are none (times 1 is exact). */
+        float[] ones;
         /**
          * Stage buffers, indexed like the block: e = exp(-|x|), log1p(e), sigmoid(x) and sigmoid(-x) = 1 - sigmoid(x),
          * filled by {@link #logistic}.
@@ -193,6 +196,7 @@ final class ElementKernels {
             tail.value = b.value;
             tail.slope = b.slope;
             tail.lanes = b.lanes;
+            tail.ones = b.ones;
             tail.xo = tail.to = tail.wo = tail.vo = tail.cwo = tail.go = tail.lo = 0;
             total += vectors(k, tail, 0, LANES, scale);
             if (b.g != null) System.arraycopy(pad[5], 0, b.g, b.go + whole, rest);
@@ -377,10 +381,18 @@ final class ElementKernels {
         return finish(b, from, to, scale);
     }
 
+    /**
+     * e = exp(-|x|) and log1p(e) staged ({@link #softplusStages}); then one loop forms value and slope, weighted, and
+     * writes the gradient and the unreduced losses and sums the loss where {@link #finish} would, without staging
+     * value and slope (two stores and a pass less a vector; the same operations in the same order, so the same
+     * bits). Without per-element weights the weight is a one (times 1 is exact). Measured: docs/BENCHMARKS.md.
+     */
     private static double bceWithLogits(Kernel k, Block b, int from, int to, float scale) {
-        // e and log1p(e) staged; the two sigmoids are formed here from e (no staged arrays: one pass less).
         softplusStages(b, b.x, b.xo, from, to);
+        float[] w = b.w != null ? b.w : b.ones;
+        int wo = b.w != null ? b.wo : 0;
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        FloatVector sum = FloatVector.zero(FLOATS);
         for (int i = from; i < to; i += LANES) {
             // loss (1 - t) x + (1 + (pw - 1) t) softplus(-x) = (1 - t) softplus(x) + pw t softplus(-x): two terms
             // >= 0, each exactly 0 where its coefficient is (so x = -inf, t = 0 gives 0, not 0 * inf), with
@@ -389,25 +401,28 @@ final class ElementKernels {
             FloatVector x = FloatVector.fromArray(FLOATS, b.x, b.xo + i);
             FloatVector t = FloatVector.fromArray(FLOATS, b.t, b.to + i);
             FloatVector pw = FloatVector.fromArray(FLOATS, b.cw, b.cwo + i); // ones when there is no pos_weight
+            FloatVector weight = FloatVector.fromArray(FLOATS, w, wo + i);
             FloatVector log1pE = FloatVector.fromArray(FLOATS, b.log1pE, i);
             FloatVector negativeCoefficient = one.sub(t);
             FloatVector positiveCoefficient = pw.mul(t);
             FloatVector value = weighted(negativeCoefficient, log1pE.add(positivePart(x)))
-                    .add(weighted(positiveCoefficient, log1pE.add(positivePart(x.neg()))));
-            // sigmoid(x) and sigmoid(-x) as in sigmoid(): 1 / (1 + e) on the side of |x|, e / (1 + e) on the other
-            FloatVector e = FloatVector.fromArray(FLOATS, b.e, i);
-            FloatVector inverse = one.div(e.add(one));
-            FloatVector small = e.mul(inverse);
-            VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
-            FloatVector slope = negativeCoefficient.mul(inverse.blend(small, negative))
-                    .sub(positiveCoefficient.mul(small.blend(inverse, negative)));
-            value.intoArray(b.value, i);
-            slope.intoArray(b.slope, i);
+                    .add(weighted(positiveCoefficient, log1pE.add(positivePart(x.neg())))).mul(weight);
+            sum = sum.add(value);
+            if (b.l != null) value.intoArray(b.l, b.lo + i);
+            if (b.g != null) {
+                // sigmoid(x) and sigmoid(-x) as in sigmoid(): 1 / (1 + e) on the side of |x|, e / (1 + e) on the other
+                FloatVector e = FloatVector.fromArray(FLOATS, b.e, i);
+                FloatVector inverse = one.div(e.add(one));
+                FloatVector small = e.mul(inverse);
+                VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
+                negativeCoefficient.mul(inverse.blend(small, negative)).sub(positiveCoefficient.mul(small.blend(inverse, negative)))
+                        .mul(weight).mul(scale).intoArray(b.g, b.go + i);
+            }
         }
-        return finish(b, from, to, scale);
+        sum.intoArray(b.lanes, 0);
+        return Lanes.sum(b.lanes);
     }
 
-    /** {@code c * v}, and exactly 0 where c is 0 (so an infinite v with coefficient 0 adds nothing, as in the reference). */
     /**
      * max(v, 0) as the softplus forms add it to log1p(e) >= +0: v where v >= 0 or NaN, else 0. A -0 stays -0, which
      * changes no sum it is added to; a compare and a blend, where {@code v.max(0f)} (Math.max semantics) compiles to

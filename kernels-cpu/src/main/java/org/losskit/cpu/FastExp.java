@@ -102,12 +102,27 @@ final class FastExp {
         VectorSpecies<Float> species = VectorShapes.FLOATS;
         FloatVector sum = FloatVector.zero(species);
         int i = 0;
+        FloatVector one = FloatVector.broadcast(species, 1f);
         for (int bound = species.loopBound(n); i < bound; i += species.length()) {
-            FloatVector e = expNonPositive(FloatVector.fromArray(species, in, off + i).sub(shift));
+            FloatVector x = FloatVector.fromArray(species, in, off + i).sub(shift);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
+            FloatVector shifted = x.fma(LOG2E, ROUNDER); // k + 1.5 * 2^23: the integer k in the low mantissa bits
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x); // r = x - k ln2, in two exact steps
+            r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
+            FloatVector expR = r.fma(C6, C5).fma(r, FloatVector.broadcast(species, C4)).fma(r, FloatVector.broadcast(species, C3))
+                    .fma(r, FloatVector.broadcast(species, C2)).fma(r, one).fma(r, one);
+            // exp(r) 2^k: k << 23 added to the exponent field (k >= -126 wherever the result is not flushed to 0)
+            FloatVector e = expR.reinterpretAsInts().add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, EXPONENT_SHIFT))
+                    .reinterpretAsFloats().blend(0f, underflow);
             if (out != null) e.intoArray(out, outOff + i); // an invariant test: C2 compiles the loop once for each case
             sum = sum.add(e);
         }
-        float total = i > 0 ? laneSum(sum, lanes) : 0;
+        float total = 0;
+        if (i > 0 && lanes != null) { // lanes added in order (Lanes); no sum asked for without a lanes array
+            sum.intoArray(lanes, 0);
+            total = Lanes.sum(lanes);
+        }
         for (; i < n; i++) {
             float e = expNonPositive(in[off + i] - shift);
             if (out != null) out[outOff + i] = e;
@@ -118,18 +133,36 @@ final class FastExp {
 
     /**
      * {@link #expBlock} reading float32 values from a memory segment at {@code byteOffset} (native byte order) with
-     * vector loads straight from the segment, no copy.
+     * vector loads straight from the segment, no copy. The loop body is the array loop's, operation for operation
+     * ({@code FastExpTest} checks the bits are the same), written out again rather than shared through a method that
+     * takes and returns vectors: such a method is sometimes compiled on its own first (while its callers still run in
+     * C1), and C2 then declines to inline it into a large caller and boxes every vector (measured: 60 MB allocated per
+     * BCE-with-logits call on 1M elements).
      */
     static float expBlock(MemorySegment in, long byteOffset, int n, float shift, float[] out, int outOff, float[] lanes) {
         VectorSpecies<Float> species = VectorShapes.FLOATS;
         FloatVector sum = FloatVector.zero(species);
         int i = 0;
+        FloatVector one = FloatVector.broadcast(species, 1f);
         for (int bound = species.loopBound(n); i < bound; i += species.length()) {
-            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(species, in, byteOffset + 4L * i, NATIVE).sub(shift));
+            FloatVector x = FloatVector.fromMemorySegment(species, in, byteOffset + 4L * i, NATIVE).sub(shift);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
+            FloatVector shifted = x.fma(LOG2E, ROUNDER);
+            FloatVector k = shifted.sub(ROUNDER);
+            FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x);
+            r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
+            FloatVector expR = r.fma(C6, C5).fma(r, FloatVector.broadcast(species, C4)).fma(r, FloatVector.broadcast(species, C3))
+                    .fma(r, FloatVector.broadcast(species, C2)).fma(r, one).fma(r, one);
+            FloatVector e = expR.reinterpretAsInts().add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, EXPONENT_SHIFT))
+                    .reinterpretAsFloats().blend(0f, underflow);
             if (out != null) e.intoArray(out, outOff + i);
             sum = sum.add(e);
         }
-        float total = i > 0 ? laneSum(sum, lanes) : 0;
+        float total = 0;
+        if (i > 0 && lanes != null) { // lanes added in order (Lanes); no sum asked for without a lanes array
+            sum.intoArray(lanes, 0);
+            total = Lanes.sum(lanes);
+        }
         for (; i < n; i++) {
             float e = expNonPositive(in.get(F32, byteOffset + 4L * i) - shift);
             if (out != null) out[outOff + i] = e;
@@ -138,32 +171,7 @@ final class FastExp {
         return lanes == null ? 0 : total;
     }
 
-    /** The lanes of {@code sum} added in order through {@code lanes}; 0 when {@code lanes} is null (no sum asked for). */
-    private static float laneSum(FloatVector sum, float[] lanes) {
-        if (lanes == null) return 0;
-        sum.intoArray(lanes, 0);
-        return Lanes.sum(lanes);
-    }
 
-    /**
-     * exp(x) of a vector, every lane {@code <= 0} or NaN: the polynomial and the exponent add, written once for the
-     * block loops above. A small static method C2 inlines into them (checked: no allocation per call, see
-     * docs/BENCHMARKS.md), so no vector is boxed at the call.
-     */
-    private static FloatVector expNonPositive(FloatVector x) {
-        VectorSpecies<Float> species = x.species();
-        VectorMask<Float> underflow = x.compare(VectorOperators.LT, UNDERFLOW);
-        FloatVector shifted = x.fma(LOG2E, ROUNDER); // k + 1.5 * 2^23: the integer k in the low mantissa bits
-        FloatVector k = shifted.sub(ROUNDER);
-        FloatVector r = k.fma(FloatVector.broadcast(species, -LN2_HI), x); // r = x - k ln2, in two exact steps
-        r = k.fma(FloatVector.broadcast(species, -LN2_LO), r);
-        FloatVector one = FloatVector.broadcast(species, 1f);
-        FloatVector expR = r.fma(C6, C5).fma(r, FloatVector.broadcast(species, C4)).fma(r, FloatVector.broadcast(species, C3))
-                .fma(r, FloatVector.broadcast(species, C2)).fma(r, one).fma(r, one);
-        // exp(r) 2^k: k << 23 added to the exponent field (k >= -126 wherever the result is not flushed to 0)
-        return expR.reinterpretAsInts().add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, EXPONENT_SHIFT))
-                .reinterpretAsFloats().blend(0f, underflow);
-    }
 
     /**
      * {@code out[i] = exp(factor * in[off + i])} for i in [0, n), any argument: the same reduction and polynomial as

@@ -72,7 +72,7 @@ final class Scratch {
     final float[] groupTargetExp = new float[VectorShapes.LANES];
     final float[] groupCoefP = new float[VectorShapes.LANES];
     final float[] groupTargetGradient = new float[VectorShapes.LANES];
-    final double[] groupLoss = new double[VectorShapes.LANES];
+    final float[] groupLoss = new float[VectorShapes.LANES];
     /** Results of {@link SoftmaxRows#probabilityTerms}. */
     double probabilityMass;
     double probabilityGap;

@@ -64,15 +64,15 @@ final class ShortRows {
     }
 
     /**
-     * Rows r0 .. r0 + LANES - 1, one to a lane: the same arithmetic as {@link #crossEntropyRow}, operation for
-     * operation (so a row's loss and gradient are the same bits whichever path takes it), with each column of the
-     * group one gathered vector. Pass 1 gathers column c of every row into {@code s.groupColumns} and keeps the
-     * running max m; pass 2 forms z_c - m and, for label smoothing, {@code sum_c w_c (m - z_c)}; the exps of all
-     * columns are one {@link FastExp#expBlock} over the staged group; pass 3 adds S = sum_c e_c and
-     * sum_{c != y} e_c in column order. Each row's loss and coefficients are then formed in double as in the row
-     * path, the gradient columns written by scatter, g_y last. Ignored rows get loss 0 and a zero gradient row, as
-     * in the general row; rows whose max or S is not finite are left to {@code call.rowWork} after the group's
-     * writes, which spells out those limits.
+     * Rows r0 .. r0 + LANES - 1, one to a lane: the maths of {@link #crossEntropyRow}, with each column of the group
+     * one gathered vector. Pass 1 gathers column c of every row into {@code s.groupColumns} and keeps the running max
+     * m; pass 2 forms z_c - m and, for label smoothing, {@code sum_c w_c (m - z_c)}; the exps of all columns are one
+     * {@link FastExp#expBlock} over the staged group; pass 3 adds S = sum_c e_c and sum_{c != y} e_c in column order
+     * (the same bits as the row path so far); log S by one {@link FastLog} vector; every row's loss, coefP and g_y
+     * by {@link #rowTerms} in float vectors (the row path forms them in double: within the op's bound, not the same
+     * bits); the gradient columns by fma, written out row by row, g_y last. Ignored rows get loss 0 and a zero
+     * gradient row, as in the general row; rows whose max or S is not finite are left to {@code call.rowWork} after
+     * the group's writes, which spells out those limits.
      */
     private static double crossEntropyGroup(CallFrame call, int r0, Scratch s) {
         Matrix logits = call.input;
@@ -99,50 +99,31 @@ final class ShortRows {
             zIndex[l] = l * zStride;
             targetIndex[l] = l * zStride + target[l];
         }
-        // The vector passes, each a method of its own whose vectors stay inside it: one method holding them all
-        // exceeded what C2 compiles in one unit, and its vectors were then boxed (measured: 2 MB allocated a call).
+        // The vector passes, each a method of its own whose vectors stay inside it, so each is a small unit for C2:
+        // a loop whose inlined Vector API calls exceed C2's inlining budget gets its vectors boxed.
         float[] columns = s.groupColumns;
         gatherColumns(z, zBase, zIndex, targetIndex, classes, s);
         shiftColumns(columns, classes, weights, s);
         FastExp.expBlock(columns, 0, classes * LANES, 0f, columns);
         addColumns(columns, classes, target, s);
         FastLog.logBlock(s.groupSum, 0, LANES, 0f, s.groupLogSum); // log S of every row at once
+        // Which rows the group finishes: not ignored, max and S finite (NaN, +-inf: the row path spells them out).
         float[] rowMax = s.groupMax;
-        // per row, in double as the row path: loss, coefP, coefW and g_y
-        float[] coefP = s.groupCoefP;
-        double[] loss = s.groupLoss;
-        double weightSum = call.weightSum;
-        float coefW = (float) (scale * smoothing / classes);
         for (int l = 0; l < LANES; l++) {
-            float rm = rowMax[l];
-            if (row[l] == IGNORED) continue;
-            if (!(Math.abs(rm) < Float.POSITIVE_INFINITY) || Float.isNaN(s.groupSum[l])) {
-                row[l] = LEFT_TO_ROW_PATH; // NaN, +-inf: the row path spells them out
-                continue;
+            if (row[l] == COMPUTED && !(Math.abs(rowMax[l]) < Float.POSITIVE_INFINITY && Float.isFinite(s.groupSum[l]))) {
+                row[l] = LEFT_TO_ROW_PATH;
             }
-            int y = target[l];
-            double sumExp = s.groupSum[l];
-            double logS = s.groupLogSum[l];
-            double lse = rm + logS;
-            double wy = weights == null ? 1 : weights[y];
-            double rowLoss = (1 - smoothing) * wy * ((rm - (double) s.groupTargetLogit[l]) + logS);
-            if (smoothing > 0) rowLoss += smoothing / classes * (weightSum * logS + s.groupGap[l]);
-            if (zLoss > 0) rowLoss += zLoss * lse * lse;
-            loss[l] = rowLoss;
-            double a = (1 - smoothing) * wy + smoothing / classes * weightSum + 2 * zLoss * lse;
-            coefP[l] = (float) (scale * a / sumExp);
-            double py = s.groupTargetExp[l] / sumExp;
-            double others = s.groupOthers[l] / sumExp;
-            double gy = -(1 - smoothing) * wy * others + smoothing / classes * (weightSum * py - wy) + 2 * zLoss * lse * py;
-            s.groupTargetGradient[l] = (float) (scale * gy);
         }
+        rowTerms(classes, weights, smoothing, zLoss, scale, call.weightSum, s);
+        float coefW = (float) (scale * smoothing / classes);
         if (grad != null) writeGradient(grad, r0, classes, coefW, weights, s);
         double partial = 0;
         Matrix losses = call.out.losses();
+        float[] loss = s.groupLoss;
         for (int l = 0; l < LANES; l++) {
             switch (row[l]) {
                 case COMPUTED -> {
-                    if (losses != null) losses.setFloat(r0 + l, (float) loss[l]);
+                    if (losses != null) losses.setFloat(r0 + l, loss[l]);
                     partial += loss[l];
                 }
                 case IGNORED -> {
@@ -218,6 +199,36 @@ final class ShortRows {
             Blocks.write(grad, r, 0, classes, s.gradient);
         }
         return loss;
+    }
+
+    /**
+     * Each row's loss, coefP and g_y from the passes' per-row results, sixteen (LANES) rows at once in float, with
+     * the formulas of the row path ({@link #crossEntropyRow}): lse = m + log S,
+     * {@code loss = (1-e) w_y ((m - z_y) + log S) + (e/C)(W log S + gap) + lambda lse^2},
+     * {@code coefP = scale ((1-e) w_y + (e/C) W + 2 lambda lse) / S} and
+     * {@code g_y = scale (-(1-e) w_y others / S + (e/C)(W e_y / S - w_y) + 2 lambda lse e_y / S)}. The smoothing
+     * term is left out (a mask, not 0 times it) without smoothing, where a -inf logit makes the gap +inf.
+     */
+    private static void rowTerms(int classes, float[] weights, double smoothing, double zLoss, double scale, double weightSum, Scratch s) {
+        FloatVector m = FloatVector.fromArray(FLOATS, s.groupMax, 0);
+        FloatVector logS = FloatVector.fromArray(FLOATS, s.groupLogSum, 0);
+        FloatVector inverseS = FloatVector.broadcast(FLOATS, 1f).div(FloatVector.fromArray(FLOATS, s.groupSum, 0));
+        FloatVector wy = weights == null ? FloatVector.broadcast(FLOATS, 1f) : FloatVector.fromArray(FLOATS, weights, 0, s.groupTarget, 0);
+        FloatVector lse = m.add(logS);
+        FloatVector keep = wy.mul((float) (1 - smoothing)); // (1-e) w_y
+        float perClass = (float) (smoothing / classes);
+        float weightTotal = (float) weightSum;
+        float twoLambda = (float) (2 * zLoss);
+        FloatVector smoothingTerm = logS.mul(weightTotal).add(FloatVector.fromArray(FLOATS, s.groupGap, 0)).mul(perClass)
+                .blend(0f, FLOATS.maskAll(smoothing == 0));
+        keep.mul(m.sub(FloatVector.fromArray(FLOATS, s.groupTargetLogit, 0)).add(logS)).add(smoothingTerm)
+                .add(lse.mul(lse).mul((float) zLoss)).intoArray(s.groupLoss, 0);
+        FloatVector zTerm = lse.mul(twoLambda); // 2 lambda lse
+        keep.add(perClass * weightTotal).add(zTerm).mul(inverseS).mul((float) scale).intoArray(s.groupCoefP, 0);
+        FloatVector py = FloatVector.fromArray(FLOATS, s.groupTargetExp, 0).mul(inverseS);
+        FloatVector others = FloatVector.fromArray(FLOATS, s.groupOthers, 0).mul(inverseS);
+        keep.neg().mul(others).add(py.mul(weightTotal).sub(wy).mul(perClass)).add(zTerm.mul(py)).mul((float) scale)
+                .intoArray(s.groupTargetGradient, 0);
     }
 
     /**

@@ -159,12 +159,14 @@ final class SoftmaxRows {
                 FloatVector v1 = FloatVector.fromArray(FLOATS, a, off + i + LANES);
                 FloatVector v2 = FloatVector.fromArray(FLOATS, a, off + i + 2 * LANES);
                 FloatVector v3 = FloatVector.fromArray(FLOATS, a, off + i + 3 * LANES);
-                m0 = larger(m0, v0);
-                m1 = larger(m1, v1);
-                m2 = larger(m2, v2);
-                m3 = larger(m3, v3);
+                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+                m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
+                m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
+                m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
             }
-            larger(larger(m0, m1), larger(m2, m3)).intoArray(lanes, 0);
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            m2 = m2.blend(m3, m3.compare(VectorOperators.GT, m2));
+            m0.blend(m2, m2.compare(VectorOperators.GT, m0)).intoArray(lanes, 0);
             result = Lanes.max(lanes);
         }
         for (; i < n; i++) {
@@ -174,12 +176,11 @@ final class SoftmaxRows {
         return result;
     }
 
-    /** Lane by lane, v where v > m, else m: a NaN in v is never taken (a compare and a blend). */
-    private static FloatVector larger(FloatVector m, FloatVector v) {
-        return m.blend(v, v.compare(VectorOperators.GT, m));
-    }
 
-    /** {@link #shiftMax} of n float32 values of a segment from {@code byteOffset} (native order), read in place. */
+    /**
+     * {@link #shiftMax} of n float32 values of a segment from {@code byteOffset} (native order), read in place. The
+     * array loop's body written out again, not shared through a method taking vectors: see FastExp's segment loop.
+     */
     static float shiftMax(MemorySegment a, long byteOffset, int n, float[] lanes) {
         int i = 0;
         float result = Float.NEGATIVE_INFINITY;
@@ -195,12 +196,14 @@ final class SoftmaxRows {
                 FloatVector v1 = FloatVector.fromMemorySegment(FLOATS, a, at + vectorBytes, NATIVE);
                 FloatVector v2 = FloatVector.fromMemorySegment(FLOATS, a, at + 2 * vectorBytes, NATIVE);
                 FloatVector v3 = FloatVector.fromMemorySegment(FLOATS, a, at + 3 * vectorBytes, NATIVE);
-                m0 = larger(m0, v0);
-                m1 = larger(m1, v1);
-                m2 = larger(m2, v2);
-                m3 = larger(m3, v3);
+                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+                m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
+                m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
+                m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
             }
-            larger(larger(m0, m1), larger(m2, m3)).intoArray(lanes, 0);
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            m2 = m2.blend(m3, m3.compare(VectorOperators.GT, m2));
+            m0.blend(m2, m2.compare(VectorOperators.GT, m0)).intoArray(lanes, 0);
             result = Lanes.max(lanes);
         }
         for (; i < n; i++) {

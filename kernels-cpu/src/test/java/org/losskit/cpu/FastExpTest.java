@@ -96,6 +96,40 @@ class FastExpTest {
         }
     }
 
+    /**
+     * The segment loop writes the polynomial out again (see FastExp): the same bits as the array loop, and the same
+     * sum, over arguments that hit the underflow, -inf, NaN, both zeros and a scalar tail, from an unaligned offset.
+     */
+    @Test
+    void segmentLoopGivesTheArrayLoopsBits() {
+        int n = 3 * VectorShapes.lanes() + 5;
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        float[] in = new float[n + 1];
+        for (int i = 0; i < in.length; i++) in[i] = (float) (-100 * random.nextDouble());
+        in[1] = Float.NEGATIVE_INFINITY;
+        in[2] = Float.NaN;
+        in[3] = -0f;
+        in[4] = 0f;
+        in[5] = FastExp.UNDERFLOW;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment segment = arena.allocate(4L * in.length + 4, 8);
+            java.lang.foreign.MemorySegment.copy(in, 0, segment, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 4, in.length);
+            for (float shift : new float[] {0f, 1.5f}) {
+                float[] fromArray = new float[n];
+                float[] fromSegment = new float[n];
+                float[] lanes = new float[VectorShapes.lanes()];
+                float sumArray = FastExp.expBlock(in, 1, n, shift, fromArray, 0, lanes);
+                float sumSegment = FastExp.expBlock(segment, 8, n, shift, fromSegment, 0, lanes); // byte 8: element 1
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Float.floatToRawIntBits(fromArray[i]), Float.floatToRawIntBits(fromSegment[i]), "exp at " + i);
+                }
+                assertEquals(Float.floatToRawIntBits(sumArray), Float.floatToRawIntBits(sumSegment), "sum");
+                assertEquals(Float.floatToRawIntBits(sumArray), Float.floatToRawIntBits(FastExp.expBlock(segment, 8, n, shift, null, 0, lanes)),
+                        "sum without a store");
+            }
+        }
+    }
+
     @Test
     void specialValues() {
         float[] in = new float[VectorShapes.lanes()];
