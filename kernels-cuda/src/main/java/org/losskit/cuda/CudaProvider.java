@@ -40,6 +40,7 @@ public final class CudaProvider implements BackendProvider {
 
     private static BackendProbe probeNow() {
         try {
+            JCudaLink.readJCuda();
             return DriverProbe.run();
         } catch (LinkageError e) {
             return ProbeDiagnosis.linkageFailure(e);
