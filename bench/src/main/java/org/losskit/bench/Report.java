@@ -32,6 +32,9 @@ public final class Report {
     private Report() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("check")) {
+            System.exit(NpyCheck.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
+        }
         System.setProperty("java.awt.headless", "true");
         System.exit(run(args, System.out));
     }
