@@ -11,7 +11,7 @@
  * No JCuda type appears in this module's public API.
  */
 module losskit.cuda {
-    requires losskit.api;
+    requires transitive losskit.api; // DeviceBuffer's API speaks in Matrix, ElementType and DeviceMemory
 
     exports org.losskit.cuda;
 

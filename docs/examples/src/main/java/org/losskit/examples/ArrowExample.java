@@ -33,6 +33,7 @@ public final class ArrowExample {
     private ArrowExample() {}
 
     /** The whole data buffer of a fixed-width vector as a segment; refused when it holds nulls. */
+    @SuppressWarnings("restricted") // reinterpret: the one place the example trusts Arrow's address and size
     private static MemorySegment segment(FieldVector vector, int elementBytes) {
         if (vector.getNullCount() > 0) {
             throw new IllegalArgumentException(vector.getField().getName() + " has " + vector.getNullCount()

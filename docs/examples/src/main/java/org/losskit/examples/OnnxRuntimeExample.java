@@ -64,9 +64,9 @@ public final class OnnxRuntimeExample implements AutoCloseable {
         if (features.length != batch * FEATURES) {
             throw new IllegalArgumentException("features has " + features.length + " values, expected " + batch * FEATURES);
         }
-        try (OnnxTensor input = OnnxTensor.createTensor(environment, FloatBuffer.wrap(features), new long[] {batch, FEATURES});
-             OrtSession.Result result = session.run(Map.of("features", input), Map.of("logits", logitsTensor))) {
-            // the pinned output is logitsTensor itself: nothing to copy out of result
+        try (OnnxTensor input = OnnxTensor.createTensor(environment, FloatBuffer.wrap(features), new long[] {batch, FEATURES})) {
+            // the pinned output is logitsTensor itself: nothing to copy out of the result, which is closed at once
+            session.run(Map.of("features", input), Map.of("logits", logitsTensor)).close();
         }
     }
 
