@@ -126,6 +126,16 @@ public final class NpyCheck {
 
     private NpyCheck() {}
 
+    /** Whether the NumPy reader is on the class path (the GPU bundle leaves it out). */
+    static boolean readerPresent() {
+        try {
+            Class.forName("org.jetbrains.bio.npy.NpyFile", false, NpyCheck.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, System.out));
     }

@@ -33,6 +33,11 @@ public final class Report {
 
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("check")) {
+            if (!NpyCheck.readerPresent()) {
+                System.err.println("bench/run check: the NumPy reader (org.jetbrains.bio:npy) is not on the class path; "
+                        + "the GPU bundle leaves it out to stay small: run the check with bench/run on a machine with a JDK");
+                System.exit(2);
+            }
             System.exit(NpyCheck.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
         }
         System.setProperty("java.awt.headless", "true");
