@@ -45,7 +45,7 @@ if [[ "$mode" == "--ptxas" ]]; then
       /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); printf "  %-32s %-20s %s, %s\n", name, substr($0, RSTART + 5, RLENGTH - 5), st, ld }
     ' "$report"
     if grep 'bytes spill' "$report" | grep -qv ' 0 bytes spill stores, 0 bytes spill loads'; then
-      echo "ptxas $arch: WARNING: a kernel spills registers (see above)"
+      echo "ptxas $arch: WARNING: a kernel spills registers (see $report)" >&2
     fi
     # Row kernels run 512-thread blocks: 65536 registers / 512 threads = 128 per thread at most.
     most="$(grep -o 'Used [0-9]* registers' "$report" | awk '{ if ($2 > m) m = $2 } END { print m + 0 }')"

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.losskit.reference.ReferenceProvider;
 import org.losskit.spi.BackendProbe;
@@ -16,10 +17,14 @@ import org.losskit.spi.LossBackend;
 
 /**
  * Finds the backend providers and opens the backends of one engine, as DESIGN.md describes:
- * {@code auto} takes the available provider of highest priority (CUDA, then the Vector API, then the reference)
- * and logs one line naming the choice and why the others were skipped; an explicit request (API call, system
- * property {@value #PROPERTY}, environment variable {@value #ENVIRONMENT}) either gets that backend or throws
- * with the cause.
+ * {@code auto} takes the available provider of highest priority (CUDA, then the Vector API, then the reference);
+ * an explicit request (API call, system property {@value #PROPERTY}, environment variable {@value #ENVIRONMENT})
+ * either gets that backend or throws with the cause.
+ *
+ * <p>Logging, through {@link System.Logger} "org.losskit" (java.util.logging unless the application routes it
+ * elsewhere): every engine logs its choice, and for {@code auto} why each other backend was skipped, at DEBUG; a
+ * degraded automatic choice (anything slower than the Vector API backend, see {@link #isDegraded}) is logged once
+ * per JVM at WARNING, with what would make it fast.
  */
 final class BackendSelection {
     static final String PROPERTY = "losskit.backend";
@@ -27,6 +32,13 @@ final class BackendSelection {
     static final String AUTO = "auto";
 
     private static final System.Logger LOG = System.getLogger("org.losskit");
+
+    /** The Vector API backend: what every supported machine can run, so {@code auto} below it is degraded. */
+    static final String VECTOR_BACKEND = "cpu";
+    /** The backends {@code auto} takes when nothing is wrong: CUDA where a GPU is, else the Vector API backend. */
+    private static final List<String> FULL_SPEED = List.of("cuda", VECTOR_BACKEND);
+    /** Set once the degraded-choice warning was logged: one warning per JVM, however many engines are built. */
+    static final AtomicBoolean DEGRADED_WARNING_LOGGED = new AtomicBoolean();
 
     /** A provider together with its probe result, for listings and the selection log. */
     record Candidate(BackendProvider provider, BackendProbe probe) {
@@ -125,8 +137,28 @@ final class BackendSelection {
             }
         }
         if (chain.isEmpty()) throw new IllegalStateException("no losskit backend could be opened" + skipped);
-        LOG.log(Level.INFO, "losskit: backend " + chain.getFirst().name() + " (" + chain.getFirst().description()
+        LossBackend chosen = chain.getFirst();
+        LOG.log(Level.DEBUG, () -> "losskit: backend " + chosen.name() + " (" + chosen.description()
                 + ") chosen automatically" + skipped);
+        if (isDegraded(chosen.name()) && !DEGRADED_WARNING_LOGGED.getAndSet(true)) {
+            LOG.log(Level.WARNING, "losskit: backend " + chosen.name() + " (" + chosen.description() + ") chosen automatically, "
+                    + "much slower than the Vector API backend: " + vectorBackendAdvice(candidates)
+                    + ". (Logged once per JVM; choose a backend explicitly with losskit.backend to silence it.)");
+        }
+    }
+
+    /** True when {@code auto} landed on a backend slower than the Vector API one (the reference, for instance). */
+    static boolean isDegraded(String chosen) {
+        return !FULL_SPEED.contains(chosen);
+    }
+
+    /** Why the Vector API backend did not run and what fixes it: its probe's reason, or the missing artifact. */
+    private static String vectorBackendAdvice(List<Candidate> candidates) {
+        return candidates.stream().filter(c -> c.name().equals(VECTOR_BACKEND)).findFirst()
+                .map(c -> c.probe().available()
+                        ? "the Vector API backend is available but failed to open (see the DEBUG log)"
+                        : c.probe().detail() + (c.probe().fix().isEmpty() ? "" : "; fix: " + c.probe().fix()))
+                .orElse("losskit-kernels-cpu is not on the class path; fix: add the dependency org.losskit:losskit-kernels-cpu");
     }
 
     private static void openExplicit(Request request, List<Candidate> candidates, EngineSettings settings, List<LossBackend> chain) {
@@ -148,7 +180,8 @@ final class BackendSelection {
             throw new IllegalStateException("losskit backend '" + request.name() + "' was requested by " + request.source()
                     + " but failed to open: " + e.getMessage(), e);
         }
-        LOG.log(Level.INFO, "losskit: backend " + chain.getFirst().name() + " (" + chain.getFirst().description()
+        LossBackend chosen = chain.getFirst();
+        LOG.log(Level.DEBUG, () -> "losskit: backend " + chosen.name() + " (" + chosen.description()
                 + ") requested by " + request.source());
     }
 }

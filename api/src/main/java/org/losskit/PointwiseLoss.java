@@ -25,13 +25,13 @@ public sealed interface PointwiseLoss {
         public Op op() { return Op.L1; }
     }
 
-    /** {@code 0.5 d^2 / beta} for |d| < beta, else {@code |d| - 0.5 beta}; beta = 0 is L1. */
+    /** {@code 0.5 d^2 / beta} for {@code |d| < beta}, else {@code |d| - 0.5 beta}; beta = 0 is L1. */
     record SmoothL1(Reduction reduction, double beta) implements PointwiseLoss {
         public SmoothL1 { Arguments.notNull("reduction", reduction); Arguments.nonNegative("beta", beta); }
         public Op op() { return Op.SMOOTH_L1; }
     }
 
-    /** {@code 0.5 d^2} for |d| < delta, else {@code delta (|d| - 0.5 delta)}. */
+    /** {@code 0.5 d^2} for {@code |d| < delta}, else {@code delta (|d| - 0.5 delta)}. */
     record Huber(Reduction reduction, double delta) implements PointwiseLoss {
         public Huber { Arguments.notNull("reduction", reduction); Arguments.positive("delta", delta); }
         public Op op() { return Op.HUBER; }

@@ -1,18 +1,9 @@
 package org.losskit.testing;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import org.losskit.Op;
 
@@ -35,22 +26,14 @@ public final class GoldenCases {
         return file.equals("reductions") ? Op.REDUCTION : Op.valueOf(file.toUpperCase(java.util.Locale.ROOT));
     }
 
-    private static final JsonMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
-
     private GoldenCases() {}
 
     /** The cases of {@code /golden/<file>.json.gz}, in file order. */
     public static List<GoldenCase> load(String file) {
-        String resource = "/golden/" + file + ".json.gz";
-        try (InputStream raw = GoldenCases.class.getResourceAsStream(resource)) {
-            if (raw == null) throw new IllegalStateException("golden resource " + resource + " is not on the test class path");
-            JsonNode root = JSON.readTree(new GZIPInputStream(raw, 1 << 16));
-            List<GoldenCase> cases = new ArrayList<>();
-            for (JsonNode node : root.path("cases")) cases.add(new GoldenCase(file, node));
-            return List.copyOf(cases);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read golden resource " + resource, e);
-        }
+        JsonNode root = EncodedArray.readGzipJsonResource("/golden/" + file + ".json.gz");
+        List<GoldenCase> cases = new ArrayList<>();
+        for (JsonNode node : root.path("cases")) cases.add(new GoldenCase(file, node));
+        return List.copyOf(cases);
     }
 
     /** One case: its name, op, scalar parameters and decoded arrays. */
@@ -104,46 +87,26 @@ public final class GoldenCases {
 
         /** Array {@code key} as float32 values (dtype f32), or null when the parameter is null. */
         public float[] floats(String key) {
-            if (isNull(key)) return null;
-            ByteBuffer bytes = bytes(key, "f32");
-            float[] result = new float[bytes.remaining() / Float.BYTES];
-            bytes.asFloatBuffer().get(result);
-            return result;
+            return isNull(key) ? null : array(key, "f32").floats();
         }
 
         /** Array {@code key} as float64 values (dtype f64, or f32 widened). */
         public double[] doubles(String key) {
-            if (isNull(key)) return null;
-            String dtype = required(key).path("dtype").asText();
-            if (dtype.equals("f32")) {
-                float[] f = floats(key);
-                double[] result = new double[f.length];
-                for (int i = 0; i < f.length; i++) result[i] = f[i];
-                return result;
-            }
-            ByteBuffer bytes = bytes(key, "f64");
-            double[] result = new double[bytes.remaining() / Double.BYTES];
-            bytes.asDoubleBuffer().get(result);
-            return result;
+            return isNull(key) ? null : array(key, "f64", "f32").doubles();
         }
 
         /** Array {@code key} as int32 values (dtype i32). */
         public int[] ints(String key) {
-            if (isNull(key)) return null;
-            ByteBuffer bytes = bytes(key, "i32");
-            int[] result = new int[bytes.remaining() / Integer.BYTES];
-            bytes.asIntBuffer().get(result);
-            return result;
+            return isNull(key) ? null : array(key, "i32").ints();
         }
 
-        private ByteBuffer bytes(String key, String expectedDtype) {
-            JsonNode array = required(key);
-            String dtype = array.path("dtype").asText();
-            if (!dtype.equals(expectedDtype)) {
-                throw new IllegalStateException(this + ": array " + key + " has dtype " + dtype + ", expected " + expectedDtype);
+        private EncodedArray array(String key, String... expectedDtypes) {
+            EncodedArray array = EncodedArray.of(required(key));
+            if (!List.of(expectedDtypes).contains(array.dtype())) {
+                throw new IllegalStateException(this + ": array " + key + " has dtype " + array.dtype() + ", expected "
+                        + String.join(" or ", expectedDtypes));
             }
-            byte[] raw = Base64.getDecoder().decode(array.path("b64").asText());
-            return ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+            return array;
         }
 
         private JsonNode required(String key) {

@@ -1,8 +1,9 @@
 package org.losskit.bench;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
+
+import org.apache.commons.math3.stat.descriptive.rank.Median;
 
 /**
  * The report's quick timing, not a benchmark harness: warm up for a while, then take several samples, each a batch
@@ -55,9 +56,7 @@ record QuickTimer(long warmupNanos, int samples, long minSampleNanos, long kerne
             } while (elapsed < minSampleNanos);
             perCall.add(elapsed / 1e9 / calls);
         }
-        List<Double> sorted = new ArrayList<>(perCall);
-        Collections.sort(sorted);
-        return new Timing(sorted.get(sorted.size() / 2), List.copyOf(perCall));
+        return new Timing(new Median().evaluate(perCall.stream().mapToDouble(Double::doubleValue).toArray()), List.copyOf(perCall));
     }
 
     /** Calls {@code call} for {@code nanos}, results consumed: the JIT warm-up before any size is measured. */

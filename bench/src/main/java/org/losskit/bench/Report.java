@@ -32,6 +32,14 @@ public final class Report {
     private Report() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("check")) {
+            if (!NpyCheck.readerPresent()) {
+                System.err.println("bench/run check: the NumPy reader (org.jetbrains.bio:npy) is not on the class path; "
+                        + "the GPU bundle leaves it out to stay small: run the check with bench/run on a machine with a JDK");
+                System.exit(2);
+            }
+            System.exit(NpyCheck.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
+        }
         System.setProperty("java.awt.headless", "true");
         System.exit(run(args, System.out));
     }
@@ -43,11 +51,11 @@ public final class Report {
             options = ReportOptions.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("bench: " + e.getMessage());
-            System.err.print(ReportOptions.USAGE);
+            System.err.print(ReportOptions.usage());
             return 2;
         }
         if (options.help()) {
-            out.print(ReportOptions.USAGE);
+            out.println(ReportOptions.usage());
             return 0;
         }
         if (options.chartsFrom() != null) {
@@ -77,21 +85,23 @@ public final class Report {
         String defaultChoice = defaultEngineChoice();
         out.println("  LossEngine.create() picks: " + defaultChoice);
 
-        String cudaMissing = cudaMissing(statuses);
+        boolean cudaAvailable = statuses.stream().anyMatch(s -> s.name().equals(Sweep.CUDA) && s.available());
         if (options.golden()) return runGolden(options, args, out, statuses, defaultChoice, backends);
 
         List<Peer> peers = options.peers() ? loadPeers(out) : List.of();
         List<OpCases.OpCase> cases = OpCases.all(options.seed()).stream().filter(c -> options.selects(c.op())).toList();
         List<Sweep.Point> points = options.sweepPoints();
-        ProgressBar progress = ProgressBar.onStderr(cases.size() * backends.size() + Sweep.steps(backends, cudaMissing, peers, points));
+        // The reference is the oracle: it is not cross-checked against itself (the golden mode checks it).
+        List<String> checked = backends.stream().filter(b -> !b.equals(CrossCheck.REFERENCE)).toList();
+        ProgressBar progress = ProgressBar.onStderr(cases.size() * checked.size() + Sweep.steps(backends, peers, points));
 
         List<CrossCheck.OpResult> checks = new ArrayList<>();
-        for (String backend : backends) checks.addAll(CrossCheck.run(backend, cases, options::selects, progress));
+        for (String backend : checked) checks.addAll(CrossCheck.run(backend, cases, options::selects, progress));
         QuickTimer timer = options.quick() ? QuickTimer.quick() : QuickTimer.standard();
-        List<Sweep.Row> sweep = Sweep.run(backends, cudaMissing, peers, points, timer, options.seed(), progress);
+        List<Sweep.Row> sweep = Sweep.run(backends, peers, points, timer, options.seed(), progress);
         progress.finish();
         peers.forEach(Peer::close);
-        List<Sweep.Crossover> crossovers = points.isEmpty() ? List.of() : Sweep.crossovers(sweep, backends, cudaMissing);
+        List<Sweep.Crossover> crossovers = points.isEmpty() ? List.of() : Sweep.crossovers(sweep, backends, cudaAvailable);
 
         out.println();
         ConsoleTables.printCrossCheck(out, checks);
@@ -106,7 +116,8 @@ public final class Report {
                 peers.stream().map(Peer::description).toList(), checks, List.of(), sweep, crossovers);
         if (!write(options, contents, out)) return 1;
         long failed = checks.stream().filter(c -> !c.pass()).count();
-        out.println(failed == 0 ? "cross-check: every op passed on " + backends
+        out.println(checked.isEmpty() ? "cross-check: only the reference ran; it is the oracle, checked by --golden"
+                : failed == 0 ? "cross-check: every op passed on " + checked
                 : "cross-check: " + failed + " op(s) FAILED; see the table above");
         return failed == 0 ? 0 : 1;
     }
@@ -147,12 +158,6 @@ public final class Report {
             System.err.println("bench: could not write the report to " + options.out() + ": " + e);
             return false;
         }
-    }
-
-    /** Why the CUDA backend cannot run here ("detail; fix: ..."), or null when it can. */
-    static String cudaMissing(List<BackendStatus> statuses) {
-        return statuses.stream().filter(s -> s.name().equals(Sweep.CUDA) && !s.available()).findFirst()
-                .map(s -> s.detail() + (s.fix().isEmpty() ? "" : "; fix: " + s.fix())).orElse(null);
     }
 
     /**

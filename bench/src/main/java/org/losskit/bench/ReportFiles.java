@@ -76,7 +76,9 @@ final class ReportFiles {
         md.append("# losskit report\n\n");
         md.append("- date: ").append(c.meta().date()).append(c.meta().quick() ? " (`--quick`)" : "").append('\n');
         md.append("- machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ").append(m.os()).append('\n');
-        md.append("- Java: ").append(m.java()).append(" (").append(m.vm()).append(")\n");
+        md.append("- Java: ").append(m.java()).append(" (").append(m.vm()).append(", ").append(m.javaVendor()).append(")\n");
+        md.append("- vector width: ").append(m.vectorBits() == null ? "no Vector API" : m.vectorBits() + "-bit float vectors").append('\n');
+        md.append("- losskit: ").append(m.losskitVersion()).append(", commit ").append(m.commit()).append('\n');
         md.append("- arguments: `").append(c.meta().arguments().isEmpty() ? "(none)" : c.meta().arguments()).append("`, seed ")
                 .append(c.meta().seed()).append('\n');
         md.append("- timing: ").append(c.meta().timing()).append("\n\n");
@@ -107,7 +109,8 @@ final class ReportFiles {
         if (!c.crossCheck().isEmpty()) {
             md.append("\n## Cross-check against the reference\n\n")
                     .append("Random data, fixed seed; worst error as a fraction of the op's documented float32 bound ")
-                    .append("(`Op.float32Bound()`): 0 is exact, 1 is at the bound, above 1 fails.\n\n")
+                    .append("(`Op.float32Bound()`): 0 is exact, 1 is at the bound, above 1 fails. The reference backend is the ")
+                    .append("oracle and has no rows here; `bench/run --golden` checks it against PyTorch.\n\n")
                     .append("| backend | op | result | cases | loss | gradient | ran on | worst case |\n|---|---|---|---|---|---|---|---|\n");
             for (CrossCheck.OpResult r : c.crossCheck()) {
                 md.append("| ").append(r.backend()).append(" | ").append(r.op()).append(" | ")

@@ -7,11 +7,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
 import org.losskit.Op;
 
 /**
- * The report command's options, parsed and checked; bad input throws {@link IllegalArgumentException} naming the
- * option and the value.
+ * The report command's options, parsed by picocli and checked; bad input throws {@link IllegalArgumentException}
+ * naming the option and the value.
  *
  * @param backends backends to check and time; empty means every available one
  * @param ops      ops to cross-check and time; empty means the whole catalogue
@@ -23,65 +27,79 @@ import org.losskit.Op;
  * @param seed     seed of every random input
  * @param chartsFrom a report folder whose charts to draw from its report.json (nothing is measured), or null
  * @param golden   run the golden vectors through every backend instead of the random cross-check and the sweep
+ * @param help     print the usage and stop
  */
 record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> points, boolean quick, Path out,
                      boolean peers, boolean sweep, long seed, Path chartsFrom, boolean golden, boolean help) {
 
     static final long DEFAULT_SEED = 20261122L;
 
-    static final String USAGE = """
-            usage: bench/run [options]      (the benchmark and cross-check report)
-              --backend NAME[,NAME...]  backends to check and time (cpu, cuda, reference); default: all available
-              --ops OP[,OP...]          catalogue ops to check and time, e.g. CROSS_ENTROPY,BCE_WITH_LOGITS,REDUCTION
-                                        (REDUCTION covers the sum sweep); default: all
-              --sizes S[,S...]          sweep sizes: ROWSxVOCAB for cross-entropy (8x128256), a plain number of
-                                        elements for BCE-with-logits and sum (1048579); default: 1, 8, 64 rows of
-                                        32000, 50257, 128256, 151936 and 4099 .. 16777219 elements
-              --quick                   whole run in under a minute (what CI runs)
-              --out DIR                 report folder (default: report)
-              --peers                   also time libtorch through DJL (needs the djl profile: ./mvnw -Pdjl ...)
-              --no-sweep                cross-check only
-              --golden                  instead of the random cross-check and the sweep: every golden case (PyTorch
-                                        values, losskit-api test-jar) through every backend, pass/fail per op with
-                                        the worst error as a fraction of the op's bound (--ops and --backend apply)
-              --seed N                  seed of the random inputs (default 20261122)
-              --charts-from DIR         draw the charts of a report written elsewhere (e.g. by the GPU bundle,
-                                        whose runtime draws none) from DIR/report.json, and update DIR/report.md
-              --help
-            also: bench/run --jmh [JMH options]   runs the JMH benchmarks (see docs/BENCHMARKS.md); the bundle's
-                  ./run --jmh ... does the same
-            """;
+    /** The command line as picocli reads it; {@link #parse} turns it into checked options. */
+    @Command(name = "bench/run", sortOptions = false, usageHelpWidth = 118,
+            description = "The benchmark and cross-check report. Also: bench/run check ... (NumPy files against every "
+                    + "backend, bench/run check --help); bench/run --jmh [JMH options] (docs/BENCHMARKS.md).")
+    static final class Arguments {
+        @Option(names = "--backend", split = ",", paramLabel = "NAME",
+                description = "backends to check and time (cpu, cuda, reference); default: all available")
+        List<String> backends = new ArrayList<>();
+
+        @Option(names = "--ops", split = ",", paramLabel = "OP",
+                description = "catalogue ops to check and time, e.g. CROSS_ENTROPY,BCE_WITH_LOGITS,REDUCTION (REDUCTION "
+                        + "covers the sum sweep); default: all")
+        List<String> ops = new ArrayList<>();
+
+        @Option(names = "--sizes", split = ",", paramLabel = "S",
+                description = "sweep sizes: ROWSxVOCAB for cross-entropy (8x128256), a plain number of elements for "
+                        + "BCE-with-logits and sum (1048579); default: 1, 8, 64 rows of 32000, 50257, 128256, 151936 "
+                        + "and 4099 .. 16777219 elements")
+        List<String> sizes;
+
+        @Option(names = "--quick", description = "whole run in under a minute (what CI runs)")
+        boolean quick;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "report folder (default: ${DEFAULT-VALUE})")
+        Path out = Path.of("report");
+
+        @Option(names = "--peers", description = "also time libtorch through DJL (needs the djl profile: ./mvnw -Pdjl ...)")
+        boolean peers;
+
+        @Option(names = "--no-sweep", description = "cross-check only")
+        boolean noSweep;
+
+        @Option(names = "--golden", description = "instead of the random cross-check and the sweep: every golden case "
+                + "(PyTorch values, losskit-api test-jar) through every backend, pass/fail per op with the worst error "
+                + "as a fraction of the op's bound (--ops and --backend apply)")
+        boolean golden;
+
+        @Option(names = "--seed", paramLabel = "N", description = "seed of the random inputs (default ${DEFAULT-VALUE})")
+        long seed = DEFAULT_SEED;
+
+        @Option(names = "--charts-from", paramLabel = "DIR", description = "draw the charts of a report written "
+                + "elsewhere (e.g. by the GPU bundle, whose runtime draws none) from DIR/report.json, and update DIR/report.md")
+        Path chartsFrom;
+
+        @Option(names = {"--help", "-h"}, usageHelp = true, description = "this text")
+        boolean help;
+    }
+
+    /** The usage text, as {@code --help} prints it. */
+    static String usage() {
+        return new CommandLine(new Arguments()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+    }
 
     static ReportOptions parse(String... args) {
-        List<String> backends = List.of();
-        Set<Op> ops = EnumSet.noneOf(Op.class);
-        List<Sweep.Point> points = null;
-        boolean quick = false;
-        Path out = Path.of("report");
-        boolean peers = false;
-        boolean sweep = true;
-        long seed = DEFAULT_SEED;
-        boolean help = false;
-        boolean golden = false;
-        Path chartsFrom = null;
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            switch (arg) {
-                case "--backend" -> backends = splitList(arg, value(args, ++i, arg)).stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
-                case "--ops" -> ops = parseOps(value(args, ++i, arg));
-                case "--sizes" -> points = parseSizes(value(args, ++i, arg));
-                case "--quick" -> quick = true;
-                case "--out" -> out = Path.of(value(args, ++i, arg));
-                case "--peers" -> peers = true;
-                case "--no-sweep" -> sweep = false;
-                case "--golden" -> golden = true;
-                case "--seed" -> seed = parseLong(arg, value(args, ++i, arg));
-                case "--charts-from" -> chartsFrom = Path.of(value(args, ++i, arg));
-                case "--help", "-h" -> help = true;
-                default -> throw new IllegalArgumentException("unknown option " + arg);
-            }
+        Arguments a = new Arguments();
+        CommandLine line = new CommandLine(a);
+        line.setCaseInsensitiveEnumValuesAllowed(true);
+        try {
+            line.parseArgs(args);
+        } catch (CommandLine.ParameterException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        return new ReportOptions(backends, ops, points, quick, out, peers, sweep, seed, chartsFrom, golden, help);
+        List<String> backends = a.backends.stream().map(String::trim).filter(s -> !s.isEmpty())
+                .map(s -> s.toLowerCase(Locale.ROOT)).toList();
+        return new ReportOptions(backends, parseOps(a.ops), a.sizes == null ? null : parseSizes(a.sizes), a.quick, a.out,
+                a.peers, !a.noSweep, a.seed, a.chartsFrom, a.golden, line.isUsageHelpRequested());
     }
 
     /** The sweep points, the given ones or the defaults, restricted to the selected ops. */
@@ -95,24 +113,11 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
         return ops.isEmpty() || ops.contains(op);
     }
 
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length || args[i].startsWith("--")) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
-    }
-
-    private static List<String> splitList(String option, String value) {
-        List<String> items = new ArrayList<>();
-        for (String item : value.split(",")) {
-            if (!item.isBlank()) items.add(item.trim());
-        }
-        if (items.isEmpty()) throw new IllegalArgumentException(option + " needs at least one item, got '" + value + "'");
-        return items;
-    }
-
-    private static Set<Op> parseOps(String value) {
+    private static Set<Op> parseOps(List<String> items) {
         Set<Op> ops = EnumSet.noneOf(Op.class);
-        for (String item : splitList("--ops", value)) {
-            String name = item.toUpperCase(Locale.ROOT).replace('-', '_');
+        for (String item : items) {
+            if (item.isBlank()) continue;
+            String name = item.trim().toUpperCase(Locale.ROOT).replace('-', '_');
             try {
                 ops.add(Op.valueOf(name));
             } catch (IllegalArgumentException e) {
@@ -122,41 +127,39 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
         return ops;
     }
 
-    private static List<Sweep.Point> parseSizes(String value) {
+    private static List<Sweep.Point> parseSizes(List<String> items) {
         List<Sweep.Point> points = new ArrayList<>();
         List<Integer> flat = new ArrayList<>();
-        for (String item : splitList("--sizes", value)) {
+        for (String item : items) {
+            if (item.isBlank()) continue;
             int x = item.toLowerCase(Locale.ROOT).indexOf('x');
             if (x >= 0) {
-                int rows = parsePositive("--sizes", item, item.substring(0, x));
-                int vocabulary = parsePositive("--sizes", item, item.substring(x + 1));
-                Math.multiplyExact(rows, vocabulary);
+                int rows = parsePositive(item, item.substring(0, x));
+                int vocabulary = parsePositive(item, item.substring(x + 1));
+                try {
+                    Math.multiplyExact(rows, vocabulary);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("--sizes: '" + item + "' has more than 2^31 - 1 elements");
+                }
                 points.add(new Sweep.Point(Workload.CROSS_ENTROPY, rows, vocabulary));
             } else {
-                flat.add(parsePositive("--sizes", item, item));
+                flat.add(parsePositive(item, item));
             }
         }
+        if (points.isEmpty() && flat.isEmpty()) throw new IllegalArgumentException("--sizes needs at least one size");
         for (Workload w : List.of(Workload.BCE_WITH_LOGITS, Workload.SUM)) {
             for (int n : flat) points.add(new Sweep.Point(w, 1, n));
         }
         return points;
     }
 
-    private static int parsePositive(String option, String item, String number) {
+    private static int parsePositive(String item, String number) {
         try {
             int n = Integer.parseInt(number.trim().replace("_", ""));
             if (n < 1) throw new NumberFormatException();
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + ": '" + item + "' is not a positive size (ROWSxVOCAB or ELEMENTS)");
-        }
-    }
-
-    private static long parseLong(String option, String value) {
-        try {
-            return Long.parseLong(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + ": '" + value + "' is not an integer");
+            throw new IllegalArgumentException("--sizes: '" + item + "' is not a positive size (ROWSxVOCAB or ELEMENTS)");
         }
     }
 }

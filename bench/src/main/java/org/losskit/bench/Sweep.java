@@ -79,18 +79,18 @@ final class Sweep {
     }
 
     /** Steps the progress bar takes for a sweep: one per point and series (see {@link #run}). */
-    static int steps(List<String> backends, String cudaMissing, List<Peer> peers, List<Point> points) {
-        int series = backends.size() + peers.size() + (backends.contains(CUDA) ? 1 : 0) + (cudaMissing != null ? 2 : 0);
+    static int steps(List<String> backends, List<Peer> peers, List<Point> points) {
+        int series = backends.size() + peers.size() + (backends.contains(CUDA) ? 1 : 0);
         return series * points.size();
     }
 
     /**
      * Times every point on every backend, then on every peer. The CUDA backend gives two series: "cuda host" (host
      * arrays, the copies to and from the device inside the timed call) and "cuda device" (buffers allocated and
-     * filled once per size before the timing, freed after it: the kernels alone). {@code cudaMissing}, when not
-     * null, is why CUDA cannot run here: both CUDA series then get a row per point that says so.
+     * filled once per size before the timing, freed after it: the kernels alone). A backend that cannot run here
+     * gets no rows: the report's backends table says once why it is missing.
      */
-    static List<Row> run(List<String> backends, String cudaMissing, List<Peer> peers, List<Point> points, QuickTimer timer,
+    static List<Row> run(List<String> backends, List<Peer> peers, List<Point> points, QuickTimer timer,
                          long seed, ProgressBar progress) {
         List<Row> rows = new ArrayList<>();
         for (String backend : backends) {
@@ -112,14 +112,6 @@ final class Sweep {
                         rows.add(time(CUDA_DEVICE, backend, DEVICE, p, timer,
                                 () -> DeviceCalls.prepare(engine, p.workload(), p.rows(), p.cols(), seed)));
                     }
-                }
-            }
-        }
-        if (cudaMissing != null) {
-            for (String series : List.of(CUDA_HOST, CUDA_DEVICE)) {
-                for (Point p : points) {
-                    progress.advance(1, p.workload().label() + " " + series + " " + p.shape());
-                    rows.add(Row.missing(series, CUDA, series.equals(CUDA_HOST) ? HOST : DEVICE, p, "not available: " + cudaMissing));
                 }
             }
         }
@@ -183,18 +175,21 @@ final class Sweep {
     record Crossover(String workload, String cpuSeries, String gpuSeries, Long gpuFasterFromElements,
                      String gpuFasterFromShape, String note) {}
 
+    /** The crossover note of a run without CUDA; the reason is in the report's backends table, said once there. */
+    static final String CUDA_NOT_AVAILABLE = "no crossover: cuda is not available here (the backends table says why)";
+
     /**
      * The crossovers of every workload measured: against the CPU backend (the reference where the CPU backend did
-     * not run), for host data and for device-resident data. {@code cudaMissing}: why CUDA cannot run here, or null.
+     * not run), for host data and for device-resident data. {@code cudaAvailable}: whether CUDA can run here.
      */
-    static List<Crossover> crossovers(List<Row> rows, List<String> backends, String cudaMissing) {
+    static List<Crossover> crossovers(List<Row> rows, List<String> backends, boolean cudaAvailable) {
         String cpuSeries = backends.contains(CPU) ? CPU : CrossCheck.REFERENCE;
         List<Crossover> result = new ArrayList<>();
         List<String> workloads = rows.stream().map(Row::workload).distinct().toList();
         for (String w : workloads) {
             if (!backends.contains(CUDA)) {
-                String why = cudaMissing != null ? "not available: " + cudaMissing : "not measured: cuda was not among the backends run (--backend)";
-                result.add(new Crossover(w, cpuSeries, CUDA_HOST, null, null, "no crossover: " + CUDA_HOST + " " + why));
+                String note = cudaAvailable ? "no crossover: cuda was not among the backends run (--backend)" : CUDA_NOT_AVAILABLE;
+                result.add(new Crossover(w, cpuSeries, CUDA_HOST, null, null, note));
                 continue;
             }
             for (String gpuSeries : List.of(CUDA_HOST, CUDA_DEVICE)) result.add(crossover(rows, w, cpuSeries, gpuSeries));

@@ -67,7 +67,7 @@ class SweepCrossoverTest {
             rows.add(Sweep.Row.measured(Sweep.CUDA_HOST, Sweep.CUDA, Sweep.HOST, p, timing(hostSeconds[i])));
             rows.add(Sweep.Row.measured(Sweep.CUDA_DEVICE, Sweep.CUDA, Sweep.DEVICE, p, timing(deviceSeconds[i])));
         }
-        List<Sweep.Crossover> crossovers = Sweep.crossovers(rows, List.of(Sweep.CUDA, Sweep.CPU), null);
+        List<Sweep.Crossover> crossovers = Sweep.crossovers(rows, List.of(Sweep.CUDA, Sweep.CPU), true);
         assertEquals(2, crossovers.size());
         Sweep.Crossover host = crossovers.stream().filter(c -> c.gpuSeries().equals(Sweep.CUDA_HOST)).findFirst().orElseThrow();
         Sweep.Crossover device = crossovers.stream().filter(c -> c.gpuSeries().equals(Sweep.CUDA_DEVICE)).findFirst().orElseThrow();
@@ -87,14 +87,28 @@ class SweepCrossoverTest {
     }
 
     @Test
-    void withoutCudaTheCrossoverSaysWhy() {
-        Sweep.Point p = new Sweep.Point(Workload.SUM, 1, 4099);
-        List<Sweep.Row> rows = List.of(Sweep.Row.measured(Sweep.CPU, Sweep.CPU, Sweep.HOST, p, timing(1e-6)),
-                Sweep.Row.missing(Sweep.CUDA_HOST, Sweep.CUDA, Sweep.HOST, p, "not available: no libcuda"));
-        List<Sweep.Crossover> crossovers = Sweep.crossovers(rows, List.of(Sweep.CPU), "no libcuda; fix: install the driver");
+    void withoutCudaTheCrossoverPointsToTheBackendsTableAndNoCrossoverChartIsDrawn() throws IOException {
+        List<Sweep.Row> rows = new ArrayList<>();
+        for (int vocab : new int[] {32_000, 151_936}) {
+            rows.add(Sweep.Row.measured(Sweep.CPU, Sweep.CPU, Sweep.HOST, new Sweep.Point(Workload.CROSS_ENTROPY, 1, vocab), timing(1e-4)));
+        }
+        List<Sweep.Crossover> crossovers = Sweep.crossovers(rows, List.of(Sweep.CPU), false);
         assertEquals(1, crossovers.size());
         assertNull(crossovers.getFirst().gpuFasterFromElements());
-        assertTrue(crossovers.getFirst().note().contains("not available: no libcuda"), crossovers.getFirst().note());
+        assertEquals(Sweep.CUDA_NOT_AVAILABLE, crossovers.getFirst().note());
+        System.setProperty("java.awt.headless", "true");
+        assertEquals(List.of("throughput-cross-entropy.png"), Charts.write(folder, rows, crossovers));
+    }
+
+    @Test
+    void chartLinesAreOneShapeFamilyEach() {
+        QuickTimer.Timing t = timing(1e-4);
+        assertEquals("cpu, 8 rows", Charts.lineName(Sweep.Row.measured(Sweep.CPU, Sweep.CPU, Sweep.HOST,
+                new Sweep.Point(Workload.CROSS_ENTROPY, 8, 32_000), t)));
+        assertEquals("cpu, 1 row", Charts.lineName(Sweep.Row.measured(Sweep.CPU, Sweep.CPU, Sweep.HOST,
+                new Sweep.Point(Workload.CROSS_ENTROPY, 1, 151_936), t)));
+        assertEquals("reference", Charts.lineName(Sweep.Row.measured("reference", "reference", Sweep.HOST,
+                new Sweep.Point(Workload.SUM, 1, 65_539), t)));
     }
 
     private static QuickTimer.Timing timing(double seconds) {

@@ -6,6 +6,7 @@ import jcuda.driver.CUresult;
 public final class CudaException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The driver's CUresult code. */
     private final int result;
 
     CudaException(String call, int result) {
@@ -13,7 +14,11 @@ public final class CudaException extends RuntimeException {
         this.result = result;
     }
 
-    /** The driver's CUresult code. */
+    /**
+     * The driver's error.
+     *
+     * @return the CUresult code (cuda.h), never CUDA_SUCCESS (0)
+     */
     public int result() {
         return result;
     }

@@ -11,7 +11,11 @@ import org.losskit.spi.LossBackend;
  * to no JCuda type, so it loads even when JCuda is missing; the probe reports that instead.
  */
 public final class CudaProvider implements BackendProvider {
+    /** The backend's name, as {@code losskit.backend=cuda} asks for it. */
     public static final String NAME = "cuda";
+
+    /** Found by {@link java.util.ServiceLoader}; applications do not construct providers. */
+    public CudaProvider() {}
 
     /** The probe runs once per JVM: the driver's answers do not change while it runs. */
     private static final class Probed {
@@ -40,6 +44,7 @@ public final class CudaProvider implements BackendProvider {
 
     private static BackendProbe probeNow() {
         try {
+            JCudaLink.readJCuda();
             return DriverProbe.run();
         } catch (LinkageError e) {
             return ProbeDiagnosis.linkageFailure(e);

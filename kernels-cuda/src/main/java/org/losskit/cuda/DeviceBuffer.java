@@ -44,12 +44,23 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
         this.open = true;
     }
 
-    /** {@code byteSize} bytes on CUDA device 0. */
+    /**
+     * {@code byteSize} bytes on CUDA device 0.
+     *
+     * @param byteSize how many bytes, at least 0
+     * @return the buffer; close it to free the memory
+     */
     public static DeviceBuffer allocate(long byteSize) {
         return allocate(0, byteSize);
     }
 
-    /** {@code byteSize} bytes on CUDA device {@code device}; throws IllegalStateException when CUDA cannot run here. */
+    /**
+     * {@code byteSize} bytes on CUDA device {@code device}; throws IllegalStateException when CUDA cannot run here.
+     *
+     * @param device   the CUDA device ordinal
+     * @param byteSize how many bytes, at least 0
+     * @return the buffer; close it to free the memory
+     */
     public static DeviceBuffer allocate(int device, long byteSize) {
         BackendProbe probe = CudaProvider.probeResult();
         if (!probe.available()) {
@@ -89,33 +100,62 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
         return open;
     }
 
-    /** The CUDA device ordinal this memory lives on. */
+    /**
+     * The CUDA device ordinal this memory lives on.
+     *
+     * @return the ordinal given to {@link #allocate(int, long)} (0 for {@link #allocate(long)})
+     */
     public int deviceOrdinal() {
         return context.ordinal;
     }
 
-    /** A dense {@code rows x cols} view of this buffer from byte 0. */
+    /**
+     * A dense {@code rows x cols} view of this buffer from byte 0.
+     *
+     * @param type the element type
+     * @param rows rows of the view
+     * @param cols columns of the view, which is also the row stride
+     * @return the view; it must fit in the buffer
+     */
     public Matrix matrix(ElementType type, int rows, int cols) {
         return Matrix.onDevice(this, type, 0, rows, cols, cols);
     }
 
     // ------------------------------------------------------------------------------------------ copies
 
-    /** Copies {@code source} to the start of this buffer. */
+    /**
+     * Copies {@code source} to the start of this buffer.
+     *
+     * @param source float32 values
+     */
     public void copyFrom(float[] source) {
         copyIn(0, Pointer.to(source), 4L * Objects.requireNonNull(source, "source").length);
     }
 
+    /**
+     * Copies {@code source} to the start of this buffer.
+     *
+     * @param source int32 values (class-index targets)
+     */
     public void copyFrom(int[] source) {
         copyIn(0, Pointer.to(source), 4L * Objects.requireNonNull(source, "source").length);
     }
 
-    /** bf16 or fp16 values. */
+    /**
+     * Copies {@code source} to the start of this buffer.
+     *
+     * @param source bf16 or fp16 values
+     */
     public void copyFrom(short[] source) {
         copyIn(0, Pointer.to(source), 2L * Objects.requireNonNull(source, "source").length);
     }
 
-    /** Copies all of {@code source} (at most 2 GiB; heap segments go through a native copy) to byte {@code byteOffset}. */
+    /**
+     * Copies all of {@code source} (at most 2 GiB; heap segments go through a native copy) to byte {@code byteOffset}.
+     *
+     * @param source     the bytes to copy
+     * @param byteOffset where in this buffer they go
+     */
     public void copyFrom(MemorySegment source, long byteOffset) {
         Objects.requireNonNull(source, "source");
         if (source.isNative()) {
@@ -128,20 +168,39 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
         }
     }
 
-    /** Copies the start of this buffer into all of {@code target}. */
+    /**
+     * Copies the start of this buffer into all of {@code target}.
+     *
+     * @param target receives float32 values
+     */
     public void copyTo(float[] target) {
         copyOut(0, Pointer.to(target), 4L * Objects.requireNonNull(target, "target").length);
     }
 
+    /**
+     * Copies the start of this buffer into all of {@code target}.
+     *
+     * @param target receives int32 values
+     */
     public void copyTo(int[] target) {
         copyOut(0, Pointer.to(target), 4L * Objects.requireNonNull(target, "target").length);
     }
 
+    /**
+     * Copies the start of this buffer into all of {@code target}.
+     *
+     * @param target receives bf16 or fp16 values
+     */
     public void copyTo(short[] target) {
         copyOut(0, Pointer.to(target), 2L * Objects.requireNonNull(target, "target").length);
     }
 
-    /** Copies {@code target.byteSize()} bytes from byte {@code byteOffset} of this buffer into {@code target}. */
+    /**
+     * Copies {@code target.byteSize()} bytes from byte {@code byteOffset} of this buffer into {@code target}.
+     *
+     * @param target     receives the bytes; must be writable
+     * @param byteOffset where in this buffer they start
+     */
     public void copyTo(MemorySegment target, long byteOffset) {
         Objects.requireNonNull(target, "target");
         if (target.isReadOnly()) throw new IllegalArgumentException("target is read-only");

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
+import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
@@ -57,11 +58,14 @@ class CudaUnavailableTest {
             @Override public void close() {}
         };
         Logger logger = Logger.getLogger("org.losskit");
+        Level levelBefore = logger.getLevel();
+        logger.setLevel(Level.FINE); // the choice is logged at DEBUG
         logger.addHandler(capture);
         try (LossEngine engine = LossEngine.builder().backend("auto").build()) {
             assertNotEquals("cuda", engine.backendName());
         } finally {
             logger.removeHandler(capture);
+            logger.setLevel(levelBefore);
         }
         assertTrue(messages.stream().anyMatch(m -> m.contains("skipped cuda: " + probe.detail())),
                 "no log line names the reason cuda was skipped: " + messages);
