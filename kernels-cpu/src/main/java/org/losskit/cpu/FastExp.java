@@ -33,11 +33,12 @@ import jdk.incubator.vector.VectorSpecies;
  * every float there, 1.1e9 arguments, checked once), and {@link #expAnyBlock} at most 0.91 ulp over every 64th float
  * of [-87.3, 88.7]; the test enforces {@value #MAX_ULP_ERROR} ulp.
  *
- * <p>Cost, the reason for this shape: per vector of results, 9 operations on the multiply-add pipes (one fma for k,
- * two for r, six for the polynomial) and 6 on the others (shift, subtract, compare, blend, the exponent add and the
- * running sum), where the Cephes form with 2^k built and multiplied took 11 and 6. On the 2-core AMD EPYC (Zen 4)
- * of docs/BENCHMARKS.md, whose 512-bit fmas issue at one a cycle per core, that is the exp's floor: see
- * docs/BENCHMARKS.md, "Where the time goes", for the measured cycles per vector of each pass.
+ * <p>Cost, the reason for this shape: per vector of results, 9 fmas (one for k, two for r, six for the polynomial)
+ * and 7 other vector operations (x - shift, k, the underflow compare and blend, the shift and add of the exponent,
+ * the running sum), where the Cephes form with 2^k built and multiplied took 11 fmas and 9 others; C2 adds a
+ * register copy before most fmas (its fma form overwrites the addend). On the Zen 4 cores of docs/BENCHMARKS.md a
+ * 512-bit operation takes two of the four 256-bit pipes' slots, and fmas run on two of them: the loop is bound by
+ * the pipes' slots, about 12 cycles a vector measured ("Where the time goes" there).
  *
  * <p>Chosen over {@code VectorOperators.EXP} (in C2 code a call into the JDK's SVML library; {@code VectorExpTest}
  * measures its error over the same arguments: at most 0.57 ulp at 512 bits, 0.74 at 256 and 128) for three reasons.
