@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -93,7 +94,11 @@ final class Blocks {
             ShortVector halves = array != null
                     ? ShortVector.fromArray(VectorShapes.HALF_SHORTS, array, (int) at + i)
                     : ShortVector.fromMemorySegment(VectorShapes.HALF_SHORTS, segment, (at + i) * 2, NATIVE);
-            halves.convertShape(VectorOperators.S2I, VectorShapes.INTS, 0)
+            // Cast to IntVector before the shift: convertShape's result is a Vector<?>, and C2 devirtualises the
+            // shift from the type profile of the JDK's shared conversion code, which other kernels' conversions
+            // fill (FastLog's I2F). Speculating FloatVector there, it once compiled FloatVector.lanewise(LSHL) and
+            // the JVM died ("fatal error: LSHIFT: float", JDK 25.0.3, in the side-by-side run of 2026-11-30).
+            ((IntVector) halves.convertShape(VectorOperators.S2I, VectorShapes.INTS, 0))
                     .lanewise(VectorOperators.LSHL, 16)
                     .reinterpretAsFloats()
                     .intoArray(out, i);
