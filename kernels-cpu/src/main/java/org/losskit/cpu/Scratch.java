@@ -8,6 +8,17 @@ import org.losskit.Matrix;
  * arguments of the thread's calls to the workers.
  */
 final class Scratch {
+    private static final java.util.concurrent.atomic.AtomicLong CREATED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many scratches this JVM has created (tests check that calling threads do not each keep one). */
+    static long created() {
+        return CREATED.get();
+    }
+
+    Scratch() {
+        CREATED.incrementAndGet();
+    }
+
     final float[] input = new float[Blocks.SIZE];
     final float[] target = new float[Blocks.SIZE];
     final float[] weight = new float[Blocks.SIZE];
