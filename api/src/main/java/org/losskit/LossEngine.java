@@ -70,10 +70,13 @@ public final class LossEngine implements AutoCloseable {
             return this;
         }
 
-        /** Threads a CPU backend may use for one call; default: available processors. */
+        /**
+         * Threads a CPU backend may use for one call, in [1, {@link EngineSettings#maxParallelism()}] (4 x available
+         * processors, at least 16); default: available
+         * processors. The CPU backend starts {@code parallelism - 1} daemon worker threads.
+         */
         public Builder parallelism(int parallelism) {
-            if (parallelism < 1) throw new IllegalArgumentException("parallelism must be >= 1, got " + parallelism);
-            this.parallelism = parallelism;
+            this.parallelism = EngineSettings.checkParallelism(parallelism);
             return this;
         }
 
@@ -145,6 +148,7 @@ public final class LossEngine implements AutoCloseable {
      * @param targets int32, one per row, in [0, classes) or equal to the ignore index
      */
     public double crossEntropy(Matrix logits, Matrix targets, CrossEntropyOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logits.rows(), logits.cols(), true, options.ignoreIndex());
@@ -159,6 +163,7 @@ public final class LossEngine implements AutoCloseable {
      * index does not apply. Bound: {@link Op#CROSS_ENTROPY_PROBS}.
      */
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         CallChecks.floatInput("targetProbs", targetProbs);
         Arguments.notNull("options", options);
@@ -170,12 +175,14 @@ public final class LossEngine implements AutoCloseable {
 
     /** Perplexity {@code exp(mean cross-entropy)} with the options' weights, ignore index and smoothing. */
     public double perplexity(Matrix logits, Matrix targets, CrossEntropyOptions options) {
+        requireOpen();
         Arguments.notNull("options", options);
         return Math.exp(crossEntropy(logits, targets, options.reduction(Reduction.MEAN), LossOutputs.none()));
     }
 
     /** NLL on log-probabilities; see {@link NllOptions}. Bound: {@link Op#NLL}. */
     public double nll(Matrix logProbs, Matrix targets, NllOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logProbs", logProbs);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logProbs.rows(), logProbs.cols(), true, options.ignoreIndex());
@@ -186,6 +193,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Softmax focal loss; see {@link SoftmaxFocalOptions}. Bound: {@link Op#SOFTMAX_FOCAL}. */
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logits.rows(), logits.cols(), false, 0);
@@ -196,6 +204,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Multi-class margin loss; see {@link MultiMarginOptions}. Bound: {@link Op#MULTI_MARGIN}. */
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, input.rows(), input.cols(), false, 0);
@@ -206,6 +215,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** KL divergence; element losses for {@code NONE}; see {@link KlDivOptions}. Bound: {@link Op#KL_DIV}. */
     public double klDiv(Matrix input, Matrix target, KlDivOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
@@ -216,6 +226,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Soft Dice from logits, one loss per row; see {@link DiceOptions}. Bound: {@link Op#DICE}. */
     public double dice(Matrix logits, Matrix target, DiceOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
@@ -233,6 +244,7 @@ public final class LossEngine implements AutoCloseable {
      * loss's {@link PointwiseLoss#op()}.
      */
     public double pointwise(PointwiseLoss loss, Matrix input, Matrix target, Matrix weight, LossOutputs outputs) {
+        requireOpen();
         Arguments.notNull("loss", loss);
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
@@ -255,6 +267,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Gaussian NLL; see {@link GaussianNllOptions}. Bound: {@link Op#GAUSSIAN_NLL}. */
     public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
         CallChecks.floatInput("variance", variance);
@@ -262,15 +275,16 @@ public final class LossEngine implements AutoCloseable {
         CallChecks.sameShape("target", target, "input", input);
         CallChecks.sameShape("variance", variance, "input", input);
         CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, "target", variance, "variance");
+        CallChecks.nonNegativeVariance(variance);
         return route(Op.GAUSSIAN_NLL, input.size(), input.isOnDevice()).gaussianNll(input, target, variance, options, outputs);
     }
 
     /** A penalty on {@code parameters}; the gradient (if not null) gets the penalty's gradient. Bound: {@link Op#PENALTY}. */
     public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
+        requireOpen();
         Arguments.notNull("penalty", penalty);
         CallChecks.floatInput("parameters", parameters);
-        LossOutputs outputs = gradient == null ? LossOutputs.none() : LossOutputs.withGradient(gradient);
-        CallChecks.lossOutputs(outputs, parameters, "parameters", 0, false, null, null, null, null);
+        CallChecks.penaltyGradient(gradient, parameters);
         return route(Op.PENALTY, parameters.size(), parameters.isOnDevice()).penalty(penalty, parameters, gradient);
     }
 
@@ -278,6 +292,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** A whole-array reduction; see {@link ReduceOp}. Bound: {@link Op#REDUCTION}. */
     public double reduce(ReduceOp op, Matrix x) {
+        requireOpen();
         Arguments.notNull("op", op);
         CallChecks.floatInput("x", x);
         return route(Op.REDUCTION, x.size(), x.isOnDevice()).reduce(op, x);
@@ -285,6 +300,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** One reduction per row into {@code out} (float32, at least one value per row). */
     public void reduceRows(ReduceOp op, Matrix x, Matrix out) {
+        requireOpen();
         Arguments.notNull("op", op);
         CallChecks.floatInput("x", x);
         Arguments.notNull("out", out);
@@ -296,12 +312,14 @@ public final class LossEngine implements AutoCloseable {
 
     /** Flat index of the first largest element (NaN counts as largest, as PyTorch); -1 for no elements. */
     public long argmax(Matrix x) {
+        requireOpen();
         CallChecks.floatInput("x", x);
         return route(Op.REDUCTION, x.size(), x.isOnDevice()).argmax(x);
     }
 
     /** Column of the first largest element of each row into {@code out} (int32). */
     public void argmaxRows(Matrix x, Matrix out) {
+        requireOpen();
         CallChecks.floatInput("x", x);
         Arguments.notNull("out", out);
         CallChecks.writable("out", out, ElementType.INT32);
@@ -312,6 +330,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Compensated dot product of two views of the same shape. */
     public double dot(Matrix a, Matrix b) {
+        requireOpen();
         CallChecks.floatInput("a", a);
         CallChecks.floatInput("b", b);
         CallChecks.sameShape("b", b, "a", a);
@@ -326,8 +345,13 @@ public final class LossEngine implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ routing
 
-    private LossBackend route(Op op, long elements, boolean onDevice) {
+    /** The first check of every call: a closed engine says so before it looks at the arguments. */
+    private void requireOpen() {
         if (closed.get()) throw new IllegalStateException("this LossEngine is closed");
+    }
+
+    private LossBackend route(Op op, long elements, boolean onDevice) {
+        requireOpen(); // again: close() may have run while the arguments were checked
         for (int i = 0; i < backends.size(); i++) { // indexed: no iterator on the hot path
             LossBackend backend = backends.get(i);
             if (!backend.supports(op)) continue;
