@@ -8,7 +8,8 @@ import org.losskit.spi.LossBackend;
 
 /**
  * Computes losses, their gradients and reductions on the best backend available at run time. Thread-safe: one
- * engine serves any number of threads. {@link AutoCloseable}: close it to free native resources.
+ * engine serves any number of threads. {@link AutoCloseable}: close it to free native resources (see
+ * {@link #close()} for what happens to calls in flight).
  *
  * <pre>{@code
  * try (LossEngine engine = LossEngine.create()) {            // auto: CUDA, else Vector API, else reference
@@ -22,9 +23,22 @@ import org.losskit.spi.LossBackend;
  *   <li>The return value is the reduced loss; for {@link Reduction#NONE} it is the sum of the unreduced losses.
  *       The gradient written is always the gradient of the returned value.</li>
  *   <li>Everything is checked before a backend sees it; bad input throws {@link IllegalArgumentException} or
- *       {@link NullPointerException} with a message that names the argument and the value.</li>
+ *       {@link NullPointerException} with a message that names the argument and the value. A call on a closed
+ *       engine throws {@link IllegalStateException} before it looks at its arguments.</li>
+ *   <li><b>On any exception, the caller's outputs are untouched.</b> Every check, including that each memory
+ *       segment's arena is still open and usable by the calling thread, runs before the first write (device-side
+ *       target checks too: a kernel that finds a bad target writes nothing). The one exception is misuse by another
+ *       thread during the call (closing an arena the call uses, writing its buffers): the outputs are then
+ *       unspecified, and the call fails or returns, but never crashes the JVM.</li>
+ *   <li>Memory segments of a confined arena ({@code Arena.ofConfined()}) work from their owner thread at every
+ *       size, on every backend; such a call runs on the calling thread only (the cpu backend does not split it
+ *       across its workers, so a large call is slower). From any other thread they are refused by name. Use
+ *       {@code Arena.ofShared()}, {@code ofAuto()} or {@code global()} for memory that several threads pass in.</li>
  *   <li>Each op's error bound against the exact value is {@link Op#float32Bound()} (float32 backends) or
- *       {@link ErrorBound#REFERENCE} (reference backend).</li>
+ *       {@link ErrorBound#REFERENCE} (reference backend). {@code REFERENCE} covers what the reference returns as a
+ *       {@code double} (the return value of every call); what it writes into float32 buffers (gradients, losses,
+ *       diagnostics, per-row reductions) is that double rounded to float32, so it carries half a float32 ulp
+ *       (2^-24 relative) on top.</li>
  *   <li>Results are deterministic: the same input on the same backend gives the same bits, whatever the thread
  *       count.</li>
  * </ul>
@@ -279,7 +293,11 @@ public final class LossEngine implements AutoCloseable {
         return route(Op.GAUSSIAN_NLL, input.size(), input.isOnDevice()).gaussianNll(input, target, variance, options, outputs);
     }
 
-    /** A penalty on {@code parameters}; the gradient (if not null) gets the penalty's gradient. Bound: {@link Op#PENALTY}. */
+    /**
+     * A penalty on {@code parameters}. The gradient (if not null) is <em>overwritten</em> with the penalty's gradient,
+     * not added to: to combine it with a loss gradient, compute it into a buffer of its own and add the two (the
+     * gradient must not overlap the parameters). Bound: {@link Op#PENALTY}.
+     */
     public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
         requireOpen();
         Arguments.notNull("penalty", penalty);
@@ -369,7 +387,20 @@ public final class LossEngine implements AutoCloseable {
                 + " and this engine does not fall back to the reference backend");
     }
 
-    /** Closes every backend; later calls throw {@link IllegalStateException}. Idempotent. */
+    /**
+     * Closes every backend. Idempotent. The contract for other threads:
+     * <ul>
+     *   <li>a call that starts after {@code close()} began throws {@link IllegalStateException} ("this LossEngine is
+     *       closed");</li>
+     *   <li>a call already in flight either finishes normally, with the same answer as ever, or throws
+     *       {@link IllegalStateException} saying the backend is closed, before writing any output; it never
+     *       hangs. The cpu backend lets it finish ({@code close()} waits for a call its worker threads are running;
+     *       a call that had not reached them yet runs on its own thread); the cuda backend waits for calls on the
+     *       device and refuses those that had not reached it.</li>
+     * </ul>
+     * An engine dropped without {@code close()} still gives back the cpu backend's worker threads (daemon threads)
+     * once it is unreachable; close engines anyway, since device resources are freed only by {@code close()}.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
