@@ -17,7 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A call allocates nothing: its arguments travel in the calling thread's reusable {@link CallFrame}
  * ({@link #frame}), its work is a constant that captures nothing, and the hand-off to the workers reuses the same
- * fields, threads and partials array for every call.
+ * fields, threads and partials array for every call. (A virtual thread borrows a scratch from a bounded pool; it
+ * allocates one only when the pool is empty.)
+ *
+ * <p>Life cycle: the workers are daemon threads. {@link #close} waits for a parallel call in flight and then lets
+ * them end; a call that was already on its way runs on its own thread, so no caller ever waits for a worker that
+ * is gone. An engine dropped without {@code close()} has its workers stopped by a {@link Cleaner} once unreachable.
  */
 final class Chunks implements AutoCloseable {
     /** Elements per chunk: large enough to amortise a hand-off, small enough to balance 2-16 threads. */
