@@ -104,6 +104,12 @@ class ValidationTest {
         rules.add(rule("a NaN softcap", iae, () -> CE.softcap(Double.NaN), "softcap", "NaN"));
         rules.add(rule("a non-finite class weight", iae, () -> CE.classWeights(new float[] {1, Float.NaN, 1}), "classWeights[1]", "NaN"));
         rules.add(rule("an infinite class weight", iae, () -> CE.classWeights(new float[] {1, 1, Float.POSITIVE_INFINITY}), "classWeights[2]", "Infinity"));
+        MemorySegment closedWeights;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            closedWeights = arena.allocate(12);
+        }
+        rules.add(rule("class weights in a closed arena", iae,
+                () -> new NllOptions(Reduction.MEAN, Matrix.of(closedWeights, ElementType.FLOAT32, 0, 1, 3, 3), -100, false), "classWeights", "closed"));
         rules.add(rule("a non-finite posWeight", iae,
                 () -> new PointwiseLoss.BceWithLogits(Reduction.MEAN, Matrix.vector(new float[] {Float.NEGATIVE_INFINITY})), "posWeight[0]", "-Infinity"));
         rules.add(rule("a non-finite NLL class weight", iae,
