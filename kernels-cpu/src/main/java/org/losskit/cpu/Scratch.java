@@ -34,6 +34,8 @@ final class Scratch {
     final float[] stageLog = new float[Blocks.SIZE];
     final float[] stageLogTarget = new float[Blocks.SIZE];
     final float[] stageValue = new float[Blocks.SIZE];
+    /** Elements of a block an element kernel computes again in double (ElementKernels.Block#redo). */
+    final int[] redo = new int[Blocks.SIZE];
     final float[] stageSlope = new float[Blocks.SIZE];
     /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */
     final float[] ones = filled(Blocks.SIZE, 1f);
