@@ -4,8 +4,6 @@ Writes bench/src/main/resources/tour/torch_curves.json.gz, which the tour page a
 curves with.
 
     /usr/bin/python3 bench/src/test/python/tour_torch.py            (Debian's python3-torch, PyTorch 1.13)
-    /usr/bin/python3 bench/src/test/python/tour_torch.py --spread   (also the float64 runs and reordered float32 runs
-                                                                      of docs/TOUR.md's tolerance section; prints only)
 
 Everything that must be bit-identical to the Java side is computed in plain Python floats (IEEE double, one
 operation at a time, summed left to right), never with NumPy's pairwise sums: the split (SplitMix64 and
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 
 TOUR = pathlib.Path(__file__).resolve().parents[2] / "main" / "resources" / "tour"
 MASK64 = (1 << 64) - 1
+REORDERINGS = 4   # float32 trainings with the training rows in another order, for each run
 
 
 class SplitMix64:
@@ -183,11 +182,15 @@ def classification_loss(run, logits, labels, class_weights):
 
 # ------------------------------------------------------------------------------------------------- training
 
-def problem(spec, run, reg, cls, dtype):
+def problem(spec, run, reg, cls, dtype, order):
     """The run's model inputs: features X (rows x features), the loss as a function of the logits Z = X W + b
-    (rows x outputs), the same for the validation set, and the initial W. Regression has one output."""
-    if "tau" in run or run["loss"] in ("mse", "l1", "huber", "smooth_l1", "log_cosh", "quantile"):
-        x, y = reg["train_x"], torch.tensor(reg["train_y"], dtype=torch.float32).to(dtype)
+    (rows x outputs), the same for the validation set, and the initial W. Regression has one output. With an order,
+    the training rows come in that order: the same sums, accumulated in another order."""
+    def permuted(rows):
+        return rows if order is None else [rows[i] for i in order]
+
+    if run["loss"] in ("mse", "l1", "huber", "smooth_l1", "log_cosh", "quantile"):
+        x, y = permuted(reg["train_x"]), torch.tensor(permuted(reg["train_y"]), dtype=torch.float32).to(dtype)
         vx, vy = reg["validation_x"], torch.tensor(reg["validation_y"], dtype=torch.float32).to(dtype)
         w0 = [[0.0] for _ in x[0]]
         return (x, lambda z: regression_loss(run, z[:, 0], y), vx, lambda z: regression_loss(run, z[:, 0], vy), w0,
@@ -197,6 +200,7 @@ def problem(spec, run, reg, cls, dtype):
     weights = None
     if run.get("classWeights") == "balanced":
         weights = torch.tensor(balanced_weights(labels, 10), dtype=torch.float32).to(dtype)
+    x, labels = permuted(x), permuted(labels)
     y, vy = torch.tensor(labels, dtype=torch.int64), torch.tensor(vlabels, dtype=torch.int64)
     return (x, lambda z: classification_loss(run, z, y, weights), vx,
             lambda z: classification_loss(run, z, vy, weights), initial_softmax_weights(spec, len(x[0]), 10), y)
@@ -205,13 +209,9 @@ def problem(spec, run, reg, cls, dtype):
 def train(spec, run, reg, cls, dtype, order=None, bounds=False):
     """Full-batch gradient descent, W <- W - lr dL/dW and b <- b - lr dL/db, from the run's initial weights; returns the
     train and validation loss after 0..steps updates (and, for bounds, what TourMatchesTorchTest's error bound needs)."""
-    x, loss_of, vx, validation_loss_of, w0, y = problem(spec, run, reg, cls, dtype)
+    x, loss_of, vx, validation_loss_of, w0, y = problem(spec, run, reg, cls, dtype, order)
     x = torch.tensor(x, dtype=torch.float32).to(dtype)
     vx = torch.tensor(vx, dtype=torch.float32).to(dtype)
-    if order is not None:   # the same rows in another order: the same sums, accumulated in another order
-        permuted = loss_of
-        x, y_order = x[order], order
-        loss_of = lambda z: permuted(z[torch.argsort(y_order)])
     w = torch.tensor(w0, dtype=torch.float32).to(dtype).requires_grad_()
     b = torch.zeros(w.shape[1], dtype=dtype, requires_grad=True)
     lr = run.get("learningRate", spec["learningRate"])
@@ -335,8 +335,7 @@ def bound_terms(terms):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spread", action="store_true", help="print float64 and reordered float32 deviations")
-    args = parser.parse_args()
+    parser.parse_args()
     spec = json.loads((TOUR / "runs.json").read_text())
     reg_spec, cls_spec = spec["regression"], spec["classification"]
     reg = diabetes(reg_spec)
@@ -372,15 +371,14 @@ def main():
                 out["diagnostics"] = dict(untrained=diagnostics(single["vx"] @ initial, labels),
                                           untrainedExact=diagnostics(exact_logits, labels),
                                           trained=diagnostics(single["vx"] @ single["w"] + single["b"], labels))
-            if args.spread:
-                n = len(reg["train_x"]) if s_ is reg_spec else len(cls[run["data"]][1])
-                spread = []
-                for seed in range(4):
-                    curve = train(s_, run, reg, cls, torch.float32, order=torch.tensor(shuffled(n, 1000 + seed)))
-                    spread.append(max(abs(a - c) / abs(c) for a, c in zip(curve["curves"]["train"], entry["train"])))
-                print("%24s reordered rows against as given: %s relative" % ("", " ".join("%.1e" % v for v in spread)))
-    if args.spread:
-        return
+            # PyTorch against itself: the same training with the rows in 4 other orders (context, not a tolerance)
+            n = len(reg["train_x"]) if s_ is reg_spec else len(cls[run["data"]][1])
+            spread = []
+            for seed in range(REORDERINGS):
+                curve = train(s_, run, reg, cls, torch.float32, order=shuffled(n, 1000 + seed))
+                spread.append(max(abs(a - c) / abs(c) for a, c in zip(curve["curves"]["train"], entry["train"])))
+            entry["reorderedSpread"] = max(spread)
+            print("%24s rows reordered: %s relative" % ("", " ".join("%.1e" % v for v in spread)))
     path = TOUR / "torch_curves.json.gz"
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:   # reproducible
         f.write((json.dumps(out, separators=(",", ":")) + "\n").encode())

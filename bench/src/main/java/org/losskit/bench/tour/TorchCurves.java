@@ -25,10 +25,13 @@ record TorchCurves(String torchVersion, Map<String, String> dataHashes, Map<Stri
      * Q_ic = sum_d |dG_ic/dz_id| |z_id|, gz sum |G| |Z|, validationGz, thetaNorm |theta_{k+1}|, maxZ max|Z|;
      * kinks (L1 and quantile only): the 8 residuals nearest the kink at step k as (|residual|, |x~_i|) pairs;
      * curvatureBound kappa: a bound on the Hessian of the training loss along the trajectory, and the validation's.
-     * Bound terms are rounded up to 4 digits (kink distances down).
+     * Bound terms are rounded up to 4 digits (kink distances down). reorderedSpread: the largest relative difference
+     * between PyTorch's float32 training curve and the same training with the rows in another order (4 orders):
+     * PyTorch against itself, context for the page, not part of any tolerance.
      */
     record Run(double[] train, double[] validation, double[] exactTrain, double[] exactValidation,
-               Map<String, double[]> terms, double[][] kinks, double curvatureBound, double validationCurvatureBound) {
+               Map<String, double[]> terms, double[][] kinks, double curvatureBound, double validationCurvatureBound,
+               double reorderedSpread) {
         double[] term(String name) {
             double[] t = terms.get(name);
             if (t == null) throw new IllegalStateException("torch_curves.json.gz: no term " + name);
@@ -69,7 +72,7 @@ record TorchCurves(String torchVersion, Map<String, String> dataHashes, Map<Stri
         }
         return new Run(doubles(node.get("train")), doubles(node.get("validation")), doubles(node.get("exactTrain")),
                 doubles(node.get("exactValidation")), perStep, kinks, terms.get("curvatureBound").asDouble(),
-                terms.get("validationCurvatureBound").asDouble());
+                terms.get("validationCurvatureBound").asDouble(), node.get("reorderedSpread").asDouble());
     }
 
     private static double[] doubles(JsonNode array) {

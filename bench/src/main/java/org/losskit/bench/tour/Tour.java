@@ -50,13 +50,14 @@ public final class Tour {
     /**
      * Everything the page and the charts show.
      *
+     * @param loadAverage the system load average when the tour started (-1 where the JVM cannot tell)
      * @param diagnosticsDeviation largest |losskit - PyTorch| per diagnostic of the untrained model ("untrained.entropy")
      *                             and of the trained one
      */
     record Results(String backend, TourSpec spec, TourData.Regression diabetes, TourData.Classification digits,
                    List<RegressionRun> regression, List<ClassificationRun> classification, Diagnostics untrained,
                    Diagnostics trained, Map<String, Double> diagnosticsDeviation, TorchCurves torch,
-                   List<String> hashMismatches, long regressionNanos, long classificationNanos) {
+                   List<String> hashMismatches, long regressionNanos, long classificationNanos, double loadAverage) {
 
         boolean allMatch() {
             return hashMismatches.isEmpty() && regression.stream().allMatch(r -> r.match().within())
@@ -66,6 +67,7 @@ public final class Tour {
 
     /** Runs the whole tour on {@code engine}. */
     static Results run(LossEngine engine) {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         TourSpec spec = TourSpec.load();
         TorchCurves torch = TorchCurves.load();
         TourData.Regression diabetes = TourData.diabetes(spec.regression());
@@ -98,10 +100,10 @@ public final class Tour {
         diagnosticsDeviation("untrained", untrained, torch.diagnostics().get("untrained"), deviation);
         diagnosticsDeviation("trained", trained, torch.diagnostics().get("trained"), deviation);
         return new Results(engine.backendName(), spec, diabetes, digits, regression, classification, untrained, trained,
-                deviation, torch, mismatches, regressionNanos, classificationNanos);
+                deviation, torch, mismatches, regressionNanos, classificationNanos, load);
     }
 
-    private static RegressionRun regression(LossEngine engine, TourSpec.Part part, TourSpec.Run run,
+    static RegressionRun regression(LossEngine engine, TourSpec.Part part, TourSpec.Run run,
                                             TourData.Regression data, TorchCurves torch) {
         TourLoss loss = new TourLoss(engine, run, null);
         TourData.Dataset validation = data.validation();
@@ -118,7 +120,7 @@ public final class Tour {
         return new RegressionRun(loss, result, match);
     }
 
-    private static ClassificationRun classification(LossEngine engine, TourSpec.Part part, TourSpec.Run run,
+    static ClassificationRun classification(LossEngine engine, TourSpec.Part part, TourSpec.Run run,
                                                     TourData.Classification data, float[] initial, TorchCurves torch) {
         TourData.Dataset train = data.training(run);
         TourData.Dataset validation = data.validation();
@@ -190,7 +192,7 @@ public final class Tour {
         return hits;
     }
 
-    private static List<String> hashMismatches(TourSpec spec, TourData.Regression diabetes,
+    static List<String> hashMismatches(TourSpec spec, TourData.Regression diabetes,
                                                TourData.Classification digits, TorchCurves torch) {
         Map<String, String> ours = new LinkedHashMap<>();
         ours.put("diabetesTrain", TourData.hash(diabetes.train().x(), diabetes.train().targets()));
@@ -237,7 +239,7 @@ public final class Tour {
             return 2;
         }
         if (a.help) {
-            line.usage(out);
+            out.println(line.getUsageMessage().stripTrailing());
             return 0;
         }
         System.setProperty("java.awt.headless", "true");

@@ -6,6 +6,8 @@ import java.awt.Paint;
 import java.awt.geom.Ellipse2D;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -249,6 +251,7 @@ final class TourCharts {
             LogAxis y = new LogAxis(yLabel);
             y.setBase(10);
             y.setSmallestValue(1e-4);
+            y.setNumberFormatOverride(new DecimalFormat("0.###", DecimalFormatSymbols.getInstance(Locale.ROOT)));
             plot = new XYPlot(data, x, y, renderer);
         } else {
             NumberAxis y = new NumberAxis(yLabel);

@@ -14,8 +14,8 @@ final class TourPage {
         if (!r.hashMismatches().isEmpty()) {
             out.println("DATA DIFFERS from what PyTorch trained on: " + r.hashMismatches());
         }
-        out.printf(Locale.ROOT, "%-24s %12s %12s %12s %10s  %s%n", "run", "train loss", "valid. loss", "metric",
-                "vs torch", "tolerance used");
+        out.printf(Locale.ROOT, "%-24s %12s %12s %12s %8s %10s  %s%n", "run", "train loss", "valid. loss", "metric",
+                "time", "vs torch", "tolerance used");
         for (Tour.RegressionRun run : r.regression()) {
             line(out, run.name(), run.result(), run.match(), "MAE %.2f");
         }
@@ -29,9 +29,9 @@ final class TourPage {
     }
 
     private static void line(PrintStream out, String name, Trainer.Result result, CurveMatch.Match m, String metric) {
-        out.printf(Locale.ROOT, "%-24s %12.6f %12.6f %12s %10.2e  %s%n", name, last(result.train()),
+        out.printf(Locale.ROOT, "%-24s %12.6f %12.6f %12s %7.2fs %10.2e  %s%n", name, last(result.train()),
                 last(result.validation()), String.format(Locale.ROOT, metric, last(result.metric())),
-                m.largestRelativeDeviation(), m.failure() != null ? "NO BOUND: " + m.failure()
+                result.nanos() / 1e9, m.largestRelativeDeviation(), m.failure() != null ? "NO BOUND: " + m.failure()
                         : String.format(Locale.ROOT, "%.1f%%%s", 100 * m.worstFraction(), m.within() ? "" : " OUTSIDE"));
     }
 
@@ -72,8 +72,8 @@ final class TourPage {
                 + "(regression %.1f s, classification %.1f s, loading and charts the rest); PyTorch %s curves from "
                 + "`bench/src/test/python/tour_torch.py`. The runs are set in `bench/src/main/resources/tour/runs.json`, "
                 + "which both sides read. Every run is deterministic: fixed seeds, full-batch gradient descent, "
-                + "one thread.\n\n", r.backend(), nanos / 1e9, r.regressionNanos() / 1e9, r.classificationNanos() / 1e9,
-                r.torch().torchVersion()));
+                + "one thread. The machine: %d cores, load average %.1f when the tour started.\n\n", r.backend(), nanos / 1e9, r.regressionNanos() / 1e9, r.classificationNanos() / 1e9,
+                r.torch().torchVersion(), Runtime.getRuntime().availableProcessors(), r.loadAverage()));
 
         md.append("## The data\n\n");
         md.append("| dataset | rows | features | split (seeded) | prepared |\n|---|---|---|---|---|\n");
@@ -113,7 +113,8 @@ final class TourPage {
             md.append(String.format(Locale.ROOT, "| %s | %.4f -> %.4f | %.1f |\n", describe(run.loss().run()),
                     run.result().train()[0], last(run.result().train()), last(run.result().metric())));
         }
-        md.append("\n![validation MAE per step](" + TourCharts.REGRESSION_MAE + ")\n\n");
+        md.append("\n").append(regressionReading(r)).append("\n\n");
+        md.append("![validation MAE per step](" + TourCharts.REGRESSION_MAE + ")\n\n");
         md.append("![fitted values](" + TourCharts.REGRESSION_FIT + ")\n\n");
         md.append(String.format(Locale.ROOT, "The quantile losses give an interval: the model trained at tau 0.1 has "
                 + "%.0f%% of the validation targets below its predictions, the one at tau 0.9 %.0f%%, and %.0f%% lie "
@@ -135,17 +136,79 @@ final class TourPage {
         md.append("| run | training loss | validation loss | validation accuracy | minority-class recall | ECE | mean confidence |\n"
                 + "|---|---|---|---|---|---|---|\n");
         for (Tour.ClassificationRun run : r.classification()) {
-            double minority = 0;
-            for (int c : cls.minorityClasses()) minority += run.recallPerClass()[c];
-            minority /= cls.minorityClasses().length;
+            double minority = minorityRecall(r, run);
             md.append(String.format(Locale.ROOT, "| %s: %s | %.4f | %.4f | %.3f | %.3f | %.3f | %.3f |\n", run.name(),
                     describe(run.loss().run()), last(run.result().train()), last(run.result().validation()),
                     last(run.result().metric()), minority, run.calibration().expectedCalibrationError(),
                     run.calibration().overallConfidence()));
         }
-        md.append("\n![loss curves](" + TourCharts.CLASSIFICATION_CURVES + ")\n\n");
+        md.append("\n").append(classificationReading(r)).append("\n\n");
+        md.append("![loss curves](" + TourCharts.CLASSIFICATION_CURVES + ")\n\n");
         md.append("![accuracy](" + TourCharts.CLASSIFICATION_ACCURACY + ")\n\n");
         md.append("![calibration](" + TourCharts.CALIBRATION + ")\n\n");
+    }
+
+    /** What the regression table says, in words, from this run's numbers. */
+    private static String regressionReading(Tour.Results r) {
+        Tour.RegressionRun mse = regressionRun(r, "mse");
+        double robustLow = Double.POSITIVE_INFINITY, robustHigh = 0;
+        for (Tour.RegressionRun run : r.regression()) {
+            String loss = run.loss().run().loss();
+            if (loss.equals("mse") || (loss.equals("quantile") && run.loss().run().tau() != 0.5)) continue;
+            robustLow = Math.min(robustLow, last(run.result().metric()));
+            robustHigh = Math.max(robustHigh, last(run.result().metric()));
+        }
+        return String.format(Locale.ROOT, "MSE squares the residuals, so the %d corrupted targets dominate its gradient: "
+                + "its line moves towards them and its validation MAE on clean targets ends at %.1f. The losses whose "
+                + "slope is bounded for large residuals (L1, Huber, smooth L1, log-cosh, the median's quantile loss) "
+                + "give each outlier at most a constant pull and end between %.1f and %.1f. Their training curves are "
+                + "not comparable in height (each measures its own loss); the MAE on clean validation targets is.",
+                r.diabetes().corrupted().length, last(mse.result().metric()), robustLow, robustHigh);
+    }
+
+    /** What the classification table says, in words, from this run's numbers. */
+    private static String classificationReading(Tour.Results r) {
+        Tour.ClassificationRun ce = classificationRun(r, "ce"), smoothed = classificationRun(r, "ce_smoothed");
+        Tour.ClassificationRun imbalanced = classificationRun(r, "imbalanced_ce");
+        Tour.ClassificationRun weighted = classificationRun(r, "imbalanced_ce_weighted");
+        Tour.ClassificationRun focal = classificationRun(r, "imbalanced_focal");
+        Calibration c = ce.calibration(), s = smoothed.calibration();
+        String smoothing = String.format(Locale.ROOT, "Label smoothing 0.1 makes the target 0.91 for the right class "
+                + "and 0.01 for the others, so the model stops pushing its confidence towards 1: the mean confidence on "
+                + "the validation set goes from %.3f to %.3f, the accuracy from %.3f to %.3f. ", c.overallConfidence(),
+                s.overallConfidence(), c.overallAccuracy(), s.overallAccuracy());
+        smoothing += c.overallConfidence() > c.overallAccuracy() + c.expectedCalibrationError() / 2
+                ? String.format(Locale.ROOT, "Plain cross-entropy was overconfident (ECE %.3f); smoothing brings the ECE to %.3f.",
+                        c.expectedCalibrationError(), s.expectedCalibrationError())
+                : String.format(Locale.ROOT, "This linear model was not overconfident to begin with (ECE %.3f, its "
+                        + "confidence close to its accuracy), so smoothing makes it underconfident: ECE %.3f, its "
+                        + "reliability curve above the diagonal. Smoothing is a cure for overconfidence, which deep "
+                        + "networks trained long show and a small linear model does not.",
+                        c.expectedCalibrationError(), s.expectedCalibrationError());
+        String imbalance = String.format(Locale.ROOT, " On the imbalanced set the minority classes' recall is %.3f "
+                + "with plain cross-entropy, %.3f with class weights (each minority row counts about ten times more) "
+                + "and %.3f with focal loss, which down-weights the rows the model already gets right instead of "
+                + "weighting classes: its training loss falls fastest but its confidence stays low (ECE %.3f).",
+                minorityRecall(r, imbalanced), minorityRecall(r, weighted), minorityRecall(r, focal),
+                focal.calibration().expectedCalibrationError());
+        return smoothing + imbalance;
+    }
+
+    private static double minorityRecall(Tour.Results r, Tour.ClassificationRun run) {
+        int[] minority = r.spec().classification().minorityClasses();
+        double sum = 0;
+        for (int c : minority) sum += run.recallPerClass()[c];
+        return sum / minority.length;
+    }
+
+    private static Tour.RegressionRun regressionRun(Tour.Results r, String name) {
+        return r.regression().stream().filter(x -> x.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no run " + name));
+    }
+
+    private static Tour.ClassificationRun classificationRun(Tour.Results r, String name) {
+        return r.classification().stream().filter(x -> x.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no run " + name));
     }
 
     private static void diagnostics(StringBuilder md, Tour.Results r) {
@@ -158,6 +221,12 @@ final class TourPage {
         md.append("| model | perplexity | mean log-sum-exp | mean p(target) | mean entropy (nats) |\n|---|---|---|---|---|\n");
         diagnosticsRow(md, "untrained (initial weights)", r.untrained());
         diagnosticsRow(md, "trained (ce)", r.trained());
+        md.append(String.format(Locale.ROOT, "\nThe untrained model's logits are close to 0: its log-sum-exp and "
+                + "entropy sit near log 10 = %.3f, the target probability near 1/10 and the perplexity near 10, the "
+                + "number of classes (a model that knows nothing). Trained, the logits grow apart: the log-sum-exp "
+                + "rises to the largest logit, most rows put almost all their probability on the right class, the "
+                + "entropy falls towards 0 and the perplexity to %.3f; the rows left with a low target probability "
+                + "are the validation errors and near-misses.\n", Math.log(10), r.trained().perplexity()));
         md.append("\n![lse](" + TourCharts.DIAGNOSTICS.formatted("log-sum-exp") + ")\n\n");
         md.append("![p(target)](" + TourCharts.DIAGNOSTICS.formatted("target-probability") + ")\n\n");
         md.append("![entropy](" + TourCharts.DIAGNOSTICS.formatted("entropy") + ")\n\n");
@@ -175,9 +244,9 @@ final class TourPage {
                 : "NO, " + r.hashMismatches()) + "), with PyTorch's losses and autograd, once in float32 and once in "
                 + "float64, and commits the curves. `TourMatchesTorchTest` (in `./mvnw verify`) checks every step of "
                 + "every curve:\n\n");
-        md.append("| run | largest \\|L_losskit - L_torch\\| / L_torch | tolerance there (relative) | share of the tolerance used | why the tolerance holds |\n|---|---|---|---|---|\n");
-        for (Tour.RegressionRun run : r.regression()) matchRow(md, run.match());
-        for (Tour.ClassificationRun run : r.classification()) matchRow(md, run.match());
+        md.append("| run | largest \\|L_losskit - L_torch\\| / L_torch | PyTorch against itself, rows reordered | largest share of the tolerance used | the tolerance there, relative | loosest tolerance of the run, relative | why the tolerance holds |\n|---|---|---|---|---|---|---|\n");
+        for (Tour.RegressionRun run : r.regression()) matchRow(md, run.match(), r.torch());
+        for (Tour.ClassificationRun run : r.classification()) matchRow(md, run.match(), r.torch());
         md.append("\nThe diagnostics of the untrained model (the same weights on both sides) differ from PyTorch's by at most ");
         Map<String, Double> dev = r.diagnosticsDeviation();
         md.append(String.format(Locale.ROOT, "%.1e (log-sum-exp), %.1e (target probability) and %.1e (entropy); "
@@ -188,11 +257,12 @@ final class TourPage {
         md.append(TOLERANCE);
     }
 
-    private static void matchRow(StringBuilder md, CurveMatch.Match m) {
-        md.append(String.format(Locale.ROOT, "| %s | %.1e | %.1e | %s | %s |\n", m.run(), m.largestRelativeDeviation(),
-                m.toleranceRelativeAtWorst(), m.failure() != null ? "no bound: " + m.failure()
+    private static void matchRow(StringBuilder md, CurveMatch.Match m, TorchCurves torch) {
+        md.append(String.format(Locale.ROOT, "| %s | %.1e | %.1e | %s | %.1e | %.1e | %s |\n", m.run(),
+                m.largestRelativeDeviation(), torch.runs().get(m.run()).reorderedSpread(),
+                m.failure() != null ? "no bound: " + m.failure()
                         : String.format(Locale.ROOT, "%.2f%% (%s, step %d)", 100 * m.worstFraction(), m.worstCurve(), m.worstStep()),
-                m.premise()));
+                m.toleranceRelativeAtWorst(), m.largestToleranceRelative(), m.premise()));
     }
 
     private static final String TOLERANCE = """
@@ -226,9 +296,23 @@ final class TourPage {
             a residual crosses zero (those crossings add their jump). Focal loss is not convex: there the recursion is
             an assumption, and the table says so.
 
-            The terms are first-order and mostly worst-case; the tolerance is dominated by losskit's documented
-            bounds (1e-5 of the loss, 1e-4 of the cross-entropy gradient) and ends near 1e-4 of the loss for smooth
-            runs. No factor in it was chosen to make a run pass.
+            The terms are worst-case: each step's rounding is assumed to push the weights the wrong way, and
+            losskit's documented bounds (1e-5 of the loss; 1e-6 of an element-wise gradient, 1e-4 of a
+            cross-entropy gradient) are far above what its kernels do. So the tolerance starts near 1e-5 of the loss
+            (step 0: only the evaluation terms) and widens with the steps, to the "loosest" column. No factor in it
+            was chosen to make a run pass; the measured deviations use about 2% of it or less.
+
+            What the check can and cannot see. Early in every run it is tight: `TourMatchesTorchTest` trains each of
+            five runs with one option changed by 1% (Huber's delta, smooth L1's beta, the quantile's tau, label
+            smoothing, focal gamma) and each leaves the tolerance by a factor of 26 to 830. Late in a cross-entropy or
+            focal run the tolerance reaches 1e-2 to 1e-1 of the loss, so a defect that showed only there and only by
+            less would pass. For L1 and the quantile loss the derivation holds only up to the first step at which a
+            residual of the exact run comes within the rounding band of the kink (the step in the last column): two
+            float32 runs can then take different subgradients, and a worst-case bound on where that leads grows to
+            several times the loss, so the late part of those curves is compared in name only. That the curves still
+            agree there to 1e-5 or better is shown by the "largest" column, and put in scale by PyTorch against
+            itself: the same float32 training with the rows summed in another order, which for the median's
+            quantile loss differs from itself by more than losskit differs from it.
             """;
 
     static String describe(TourSpec.Run run) {
