@@ -17,13 +17,17 @@ import org.losskit.ErrorBound;
  *        + |grad L(k)| e(k) + kappa e(k)^2 / 2        the weights being e(k) away from the exact run's (smooth losses)
  *          or  slope_max mean|x~_i| e(k)               (L1 and quantile: Lipschitz)
  *   e(0) = 0 (the same initial weights, exact in float32)
- *   e(k+1) = e(k) + lr (gamma max|G| S + rho_g ||X~|^T |G|| + u ||X~|^T |G|| + u ||X~|^T Q||) + u lr |grad L| + u |theta(k+1)|
- *          + lr sum over residuals within delta(k) = max|x~_i| e(k) + u max|Z| of the kink: jump |x~_i| / n
+ *   e(k+1) = e(k) + r(k) + lr sum over residuals within delta(k) of the kink of jump |x~_i| / n    (L1, quantile)
+ *   r(k)   = lr (gamma max|G| S + (rho_g + u') ||X~|^T |G|| + u ||X~|^T Q||) + u lr |grad L| + u |theta(k+1)|
+ *   delta(k) = max|x~_i| (r(0) + ... + r(k-1)) + u max|Z|
  * </pre>
- * u = 2^-24; (gamma, rho_g) and (rho, alpha) are the loss's documented float32 bounds ({@link ErrorBound}) for the
- * gradient and the loss; S = sqrt(C) |column sums of |X~||. The recursion for e adds the errors of each step without
- * amplifying them: gradient descent is non-expansive on a convex loss with lr kappa <= 2, and exact between kinks on
- * a piecewise-linear one; where that premise does not hold (focal loss: not convex) the match says so.
+ * u = 2^-24, u' = u + n 2^-53 (a double sum of n products rounded to float32 once); (gamma, rho_g) and (rho, alpha)
+ * are the loss's documented float32 bounds ({@link ErrorBound}) for the gradient and the loss; G = dL/dZ,
+ * Q_ic = sum_d |dG_ic/dz_id| |z_id|, S = sqrt(C) |column sums of |X~||, all measured along the exact run. The
+ * recursion for e adds the errors of each step without amplifying them: gradient descent is non-expansive on a convex
+ * loss with lr kappa <= 2, and exact between kinks on a piecewise-linear one, where a residual that may cross a kink
+ * adds its jump once (delta counts rounding only: crossings are assumed not to cascade). Where a premise does not
+ * hold (focal loss is not convex; lr kappa > 2) the match says so.
  */
 final class CurveMatch {
     static final double U = 0x1p-24;

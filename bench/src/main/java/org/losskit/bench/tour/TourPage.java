@@ -282,10 +282,11 @@ final class TourPage {
                      + |grad L(k)| e(k) + kappa e(k)^2 / 2           the weights e(k) away from the exact run's
                        (L1, quantile: slope_max mean|x_i| e(k))      (their loss is Lipschitz, not smooth)
                 e(0) = 0                                             the same initial weights, exact in float32
-                e(k+1) = e(k) + lr (gamma max|G| S + (rho_g + u') ||X|^T|G|| + u ||X|^T Q||)
-                              + u lr |grad L(k)| + u |theta(k+1)|    rounding of the step and of the new weights
-                              + lr sum of jump |x_i| / n             over residuals within max|x_i| e(k) + u max|Z| of
-                                                                     a kink (L1: jump 2, quantile: 1)
+                e(k+1) = e(k) + r(k)                                 rounding in step k:
+                r(k) = lr (gamma max|G| S + (rho_g + u') ||X|^T|G|| + u ||X|^T Q||)    the gradient
+                       + u lr |grad L(k)| + u |theta(k+1)|                           the step, the new weights
+                e(k+1) += lr sum of jump |x_i| / n       (L1: jump 2, quantile: 1) over the residuals of the exact run
+                                                         within max|x_i| (r(0) + ... + r(k-1)) + u max|Z| of the kink
 
             G = dL/dZ and Q_ic = sum_d |dG_ic/dz_id| |z_id| (how rounding Z moves G) are measured along the exact
             run, with |grad L|, max|Z|, |theta| and kappa (a bound on the loss's Hessian along the run, from the
@@ -293,8 +294,9 @@ final class TourPage {
             |X|; u' = u + n 2^-53 (a double sum of n products, rounded once). The recursion adds each step's error
             without amplifying it, which holds when a gradient step cannot push two weight vectors apart: on a convex
             loss with lr kappa <= 2, and between kinks on L1 and the quantile loss, whose gradient only changes where
-            a residual crosses zero (those crossings add their jump). Focal loss is not convex: there the recursion is
-            an assumption, and the table says so.
+            a residual crosses zero (those crossings add their jump, once each: the band counts rounding only, so a
+            crossing that causes further crossings is not covered). Focal loss is not convex, and two cross-entropy
+            runs have lr kappa > 2: there the recursion is an assumption, and the table says so.
 
             The terms are worst-case: each step's rounding is assumed to push the weights the wrong way, and
             losskit's documented bounds (1e-5 of the loss; 1e-6 of an element-wise gradient, 1e-4 of a
