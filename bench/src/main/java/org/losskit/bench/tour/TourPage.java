@@ -72,8 +72,10 @@ final class TourPage {
                 + "(regression %.1f s, classification %.1f s, loading and charts the rest); PyTorch %s curves from "
                 + "`bench/src/test/python/tour_torch.py`. The runs are set in `bench/src/main/resources/tour/runs.json`, "
                 + "which both sides read. Every run is deterministic: fixed seeds, full-batch gradient descent, "
-                + "one thread. The machine: %d cores, load average %.1f when the tour started.\n\n", r.backend(), nanos / 1e9, r.regressionNanos() / 1e9, r.classificationNanos() / 1e9,
-                r.torch().torchVersion(), Runtime.getRuntime().availableProcessors(), r.loadAverage()));
+                + "every sum in a fixed order (losskit's backends are deterministic; PyTorch runs on one thread). "
+                + "The machine: %d cores, load average %.1f when the tour started.\n\n", r.backend(), nanos / 1e9,
+                r.regressionNanos() / 1e9, r.classificationNanos() / 1e9, r.torch().torchVersion(),
+                Runtime.getRuntime().availableProcessors(), r.loadAverage()));
 
         md.append("## The data\n\n");
         md.append("| dataset | rows | features | split (seeded) | prepared |\n|---|---|---|---|---|\n");
