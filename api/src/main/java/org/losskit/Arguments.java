@@ -39,6 +39,10 @@ final class Arguments {
     /** A weight vector: a read-only copy of finite values, or null when absent. */
     static Matrix weights(String name, Matrix weights) {
         if (weights == null) return null;
+        if (!weights.isOnDevice()) CallChecks.accessible(name, weights);
+        if (weights.size() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + " has " + weights.size() + " values, more than a float[] holds");
+        }
         Matrix copy = weights.readOnlyCopy();
         for (int i = 0; i < copy.size(); i++) {
             float w = copy.getFloat(i);

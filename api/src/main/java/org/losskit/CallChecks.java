@@ -12,7 +12,27 @@ final class CallChecks {
     static Matrix floatInput(String name, Matrix m) {
         Arguments.notNull(name, m);
         if (!m.type().isFloating()) throw new IllegalArgumentException(name + " must be floating point, got " + m.type());
+        accessible(name, m);
         return m;
+    }
+
+    /**
+     * A memory segment behind {@code m} can be used by the calling thread now: its arena is open and, for a confined
+     * arena, the calling thread owns it. Checked for every operand before a backend sees the call, so a call never
+     * fails halfway through its outputs on a closed arena or a {@code WrongThreadException}. A backend runs a call on
+     * confined memory on the calling thread only.
+     */
+    static void accessible(String name, Matrix m) {
+        java.lang.foreign.MemorySegment segment = m.segment();
+        if (segment == null) return;
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException(name + " is a memory segment whose arena is already closed");
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(name + " is a memory segment of a confined arena owned by another thread ("
+                    + Thread.currentThread() + " is calling); call from the owner thread, or allocate it from Arena.ofShared(), "
+                    + "Arena.ofAuto() or Arena.global()");
+        }
     }
 
     static void sameShape(String name, Matrix m, String referenceName, Matrix reference) {
@@ -39,6 +59,7 @@ final class CallChecks {
             throw new IllegalArgumentException("targets has " + targets.size() + " values but there are " + rows + " rows");
         }
         if (targets.isOnDevice()) return;
+        accessible("targets", targets);
         for (int r = 0; r < rows; r++) {
             int t = targets.getInt(r);
             if ((t < 0 || t >= classes) && !(hasIgnoreIndex && t == ignoreIndex)) {
@@ -51,6 +72,34 @@ final class CallChecks {
     static void writable(String name, Matrix m, ElementType type) {
         if (m.type() != type) throw new IllegalArgumentException(name + " must be " + type + ", got " + m.type());
         if (m.isReadOnly()) throw new IllegalArgumentException(name + " is read-only");
+        accessible(name, m);
+    }
+
+    /**
+     * Gaussian NLL's variance has no negative value (host data; PyTorch raises too). NaN passes, as in PyTorch, and
+     * values in [0, eps) are clamped to eps by the loss.
+     */
+    static void nonNegativeVariance(Matrix variance) {
+        if (variance.isOnDevice()) return;
+        int cols = variance.cols();
+        for (int r = 0; r < variance.rows(); r++) {
+            for (int c = 0; c < cols; c++) {
+                float v = variance.getFloat(r, c);
+                if (v < 0) {
+                    throw new IllegalArgumentException("variance[" + ((long) r * cols + c) + "] = " + v + " is negative (row " + r
+                            + ", column " + c + "); a variance must be >= 0 (PyTorch's gaussian_nll_loss raises too)");
+                }
+            }
+        }
+    }
+
+    /** The gradient of a penalty: float32, writable, of the parameters' shape, on their side, not overlapping them. */
+    static void penaltyGradient(Matrix gradient, Matrix parameters) {
+        if (gradient == null) return;
+        writable("gradient", gradient, ElementType.FLOAT32);
+        sameShape("gradient", gradient, "parameters", parameters);
+        sameSide(gradient, "gradient", parameters, "parameters");
+        notOverlapping(gradient, "gradient", parameters, "parameters", false);
     }
 
     static void outputSize(String name, Matrix m, long needed) {
@@ -128,11 +177,11 @@ final class CallChecks {
             if (out == null) continue;
             String name = outputName(kind);
             sameSide(out, name, input, inputName);
-            notOverlapping(out, name, input, inputName);
-            notOverlapping(out, name, second, secondName);
-            notOverlapping(out, name, third, thirdName);
+            notOverlapping(out, name, input, inputName, kind == 0); // the gradient could go over the input instead
+            notOverlapping(out, name, second, secondName, false);
+            notOverlapping(out, name, third, thirdName, false);
             for (int later = kind + 1; later < OUTPUT_KINDS; later++) {
-                notOverlapping(out, name, output(outputs, later), outputName(later));
+                notOverlapping(out, name, output(outputs, later), outputName(later), false);
             }
         }
         if (outputs.isGradientInPlace()) {
@@ -142,10 +191,11 @@ final class CallChecks {
         }
     }
 
-    private static void notOverlapping(Matrix out, String outName, Matrix other, String otherName) {
+    /** {@code hintInPlace}: the overlap is a gradient over the input of a call that can write it in place. */
+    private static void notOverlapping(Matrix out, String outName, Matrix other, String otherName, boolean hintInPlace) {
         if (other != null && out.overlaps(other)) {
             throw new IllegalArgumentException(outName + " overlaps " + otherName
-                    + (outName.equals("gradient") ? "; ask for LossOutputs.gradientInPlace() to write the gradient over the input" : ""));
+                    + (hintInPlace ? "; ask for LossOutputs.gradientInPlace() to write the gradient over " + otherName : ""));
         }
     }
 

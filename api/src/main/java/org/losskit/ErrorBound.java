@@ -11,7 +11,14 @@ package org.losskit;
  */
 public record ErrorBound(double lossRelative, double lossAbsolute, double gradientRelative, double gradientOfMax) {
 
-    /** The bound of the float64 reference backend: exact up to double rounding over long sums. */
+    /**
+     * The bound of the float64 reference backend: exact up to double rounding over long sums. It covers the values
+     * the reference computes and returns as {@code double}: the return value of every call (reduced losses,
+     * whole-array reductions, dot). What the reference writes into caller buffers is float32 (gradients, unreduced
+     * losses, diagnostics, per-row reductions): the same double rounded to the nearest float, so such a value
+     * carries half an ulp of float32 storage on top, a relative error up to 2^-24 (6e-8), which this bound does
+     * not cover. Tests of float32 outputs against exact values allow that rounding explicitly.
+     */
     public static final ErrorBound REFERENCE = new ErrorBound(1e-9, 1e-12, 1e-9, 1e-12);
 
     /** True when {@code value} is within the loss bound of {@code exact}. */

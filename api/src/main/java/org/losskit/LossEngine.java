@@ -8,7 +8,8 @@ import org.losskit.spi.LossBackend;
 
 /**
  * Computes losses, their gradients and reductions on the best backend available at run time. Thread-safe: one
- * engine serves any number of threads. {@link AutoCloseable}: close it to free native resources.
+ * engine serves any number of threads. {@link AutoCloseable}: close it to free native resources (see
+ * {@link #close()} for what happens to calls in flight).
  *
  * <pre>{@code
  * try (LossEngine engine = LossEngine.create()) {            // auto: CUDA, else Vector API, else reference
@@ -22,9 +23,22 @@ import org.losskit.spi.LossBackend;
  *   <li>The return value is the reduced loss; for {@link Reduction#NONE} it is the sum of the unreduced losses.
  *       The gradient written is always the gradient of the returned value.</li>
  *   <li>Everything is checked before a backend sees it; bad input throws {@link IllegalArgumentException} or
- *       {@link NullPointerException} with a message that names the argument and the value.</li>
+ *       {@link NullPointerException} with a message that names the argument and the value. A call on a closed
+ *       engine throws {@link IllegalStateException} before it looks at its arguments.</li>
+ *   <li><b>On any exception, the caller's outputs are untouched.</b> Every check, including that each memory
+ *       segment's arena is still open and usable by the calling thread, runs before the first write (device-side
+ *       target checks too: a kernel that finds a bad target writes nothing). The one exception is misuse by another
+ *       thread during the call (closing an arena the call uses, writing its buffers): the outputs are then
+ *       unspecified, and the call fails or returns, but never crashes the JVM.</li>
+ *   <li>Memory segments of a confined arena ({@code Arena.ofConfined()}) work from their owner thread at every
+ *       size, on every backend; such a call runs on the calling thread only (the cpu backend does not split it
+ *       across its workers, so a large call is slower). From any other thread they are refused by name. Use
+ *       {@code Arena.ofShared()}, {@code ofAuto()} or {@code global()} for memory that several threads pass in.</li>
  *   <li>Each op's error bound against the exact value is {@link Op#float32Bound()} (float32 backends) or
- *       {@link ErrorBound#REFERENCE} (reference backend).</li>
+ *       {@link ErrorBound#REFERENCE} (reference backend). {@code REFERENCE} covers what the reference returns as a
+ *       {@code double} (the return value of every call); what it writes into float32 buffers (gradients, losses,
+ *       diagnostics, per-row reductions) is that double rounded to float32, so it carries half a float32 ulp
+ *       (2^-24 relative) on top.</li>
  *   <li>Results are deterministic: the same input on the same backend gives the same bits, whatever the thread
  *       count.</li>
  * </ul>
@@ -70,10 +84,13 @@ public final class LossEngine implements AutoCloseable {
             return this;
         }
 
-        /** Threads a CPU backend may use for one call; default: available processors. */
+        /**
+         * Threads a CPU backend may use for one call, in [1, {@link EngineSettings#maxParallelism()}] (4 x available
+         * processors, at least 16); default: available
+         * processors. The CPU backend starts {@code parallelism - 1} daemon worker threads.
+         */
         public Builder parallelism(int parallelism) {
-            if (parallelism < 1) throw new IllegalArgumentException("parallelism must be >= 1, got " + parallelism);
-            this.parallelism = parallelism;
+            this.parallelism = EngineSettings.checkParallelism(parallelism);
             return this;
         }
 
@@ -145,6 +162,7 @@ public final class LossEngine implements AutoCloseable {
      * @param targets int32, one per row, in [0, classes) or equal to the ignore index
      */
     public double crossEntropy(Matrix logits, Matrix targets, CrossEntropyOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logits.rows(), logits.cols(), true, options.ignoreIndex());
@@ -159,6 +177,7 @@ public final class LossEngine implements AutoCloseable {
      * index does not apply. Bound: {@link Op#CROSS_ENTROPY_PROBS}.
      */
     public double crossEntropyProbs(Matrix logits, Matrix targetProbs, CrossEntropyOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         CallChecks.floatInput("targetProbs", targetProbs);
         Arguments.notNull("options", options);
@@ -170,12 +189,14 @@ public final class LossEngine implements AutoCloseable {
 
     /** Perplexity {@code exp(mean cross-entropy)} with the options' weights, ignore index and smoothing. */
     public double perplexity(Matrix logits, Matrix targets, CrossEntropyOptions options) {
+        requireOpen();
         Arguments.notNull("options", options);
         return Math.exp(crossEntropy(logits, targets, options.reduction(Reduction.MEAN), LossOutputs.none()));
     }
 
     /** NLL on log-probabilities; see {@link NllOptions}. Bound: {@link Op#NLL}. */
     public double nll(Matrix logProbs, Matrix targets, NllOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logProbs", logProbs);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logProbs.rows(), logProbs.cols(), true, options.ignoreIndex());
@@ -186,6 +207,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Softmax focal loss; see {@link SoftmaxFocalOptions}. Bound: {@link Op#SOFTMAX_FOCAL}. */
     public double softmaxFocal(Matrix logits, Matrix targets, SoftmaxFocalOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, logits.rows(), logits.cols(), false, 0);
@@ -196,6 +218,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Multi-class margin loss; see {@link MultiMarginOptions}. Bound: {@link Op#MULTI_MARGIN}. */
     public double multiMargin(Matrix input, Matrix targets, MultiMarginOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         Arguments.notNull("options", options);
         CallChecks.indexTargets(targets, input.rows(), input.cols(), false, 0);
@@ -206,6 +229,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** KL divergence; element losses for {@code NONE}; see {@link KlDivOptions}. Bound: {@link Op#KL_DIV}. */
     public double klDiv(Matrix input, Matrix target, KlDivOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
@@ -216,6 +240,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Soft Dice from logits, one loss per row; see {@link DiceOptions}. Bound: {@link Op#DICE}. */
     public double dice(Matrix logits, Matrix target, DiceOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("logits", logits);
         CallChecks.floatInput("target", target);
         Arguments.notNull("options", options);
@@ -233,6 +258,7 @@ public final class LossEngine implements AutoCloseable {
      * loss's {@link PointwiseLoss#op()}.
      */
     public double pointwise(PointwiseLoss loss, Matrix input, Matrix target, Matrix weight, LossOutputs outputs) {
+        requireOpen();
         Arguments.notNull("loss", loss);
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
@@ -255,6 +281,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Gaussian NLL; see {@link GaussianNllOptions}. Bound: {@link Op#GAUSSIAN_NLL}. */
     public double gaussianNll(Matrix input, Matrix target, Matrix variance, GaussianNllOptions options, LossOutputs outputs) {
+        requireOpen();
         CallChecks.floatInput("input", input);
         CallChecks.floatInput("target", target);
         CallChecks.floatInput("variance", variance);
@@ -262,15 +289,20 @@ public final class LossEngine implements AutoCloseable {
         CallChecks.sameShape("target", target, "input", input);
         CallChecks.sameShape("variance", variance, "input", input);
         CallChecks.lossOutputs(outputs, input, "input", input.size(), false, target, "target", variance, "variance");
+        CallChecks.nonNegativeVariance(variance);
         return route(Op.GAUSSIAN_NLL, input.size(), input.isOnDevice()).gaussianNll(input, target, variance, options, outputs);
     }
 
-    /** A penalty on {@code parameters}; the gradient (if not null) gets the penalty's gradient. Bound: {@link Op#PENALTY}. */
+    /**
+     * A penalty on {@code parameters}. The gradient (if not null) is <em>overwritten</em> with the penalty's gradient,
+     * not added to: to combine it with a loss gradient, compute it into a buffer of its own and add the two (the
+     * gradient must not overlap the parameters). Bound: {@link Op#PENALTY}.
+     */
     public double penalty(Penalty penalty, Matrix parameters, Matrix gradient) {
+        requireOpen();
         Arguments.notNull("penalty", penalty);
         CallChecks.floatInput("parameters", parameters);
-        LossOutputs outputs = gradient == null ? LossOutputs.none() : LossOutputs.withGradient(gradient);
-        CallChecks.lossOutputs(outputs, parameters, "parameters", 0, false, null, null, null, null);
+        CallChecks.penaltyGradient(gradient, parameters);
         return route(Op.PENALTY, parameters.size(), parameters.isOnDevice()).penalty(penalty, parameters, gradient);
     }
 
@@ -278,6 +310,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** A whole-array reduction; see {@link ReduceOp}. Bound: {@link Op#REDUCTION}. */
     public double reduce(ReduceOp op, Matrix x) {
+        requireOpen();
         Arguments.notNull("op", op);
         CallChecks.floatInput("x", x);
         return route(Op.REDUCTION, x.size(), x.isOnDevice()).reduce(op, x);
@@ -285,6 +318,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** One reduction per row into {@code out} (float32, at least one value per row). */
     public void reduceRows(ReduceOp op, Matrix x, Matrix out) {
+        requireOpen();
         Arguments.notNull("op", op);
         CallChecks.floatInput("x", x);
         Arguments.notNull("out", out);
@@ -296,12 +330,14 @@ public final class LossEngine implements AutoCloseable {
 
     /** Flat index of the first largest element (NaN counts as largest, as PyTorch); -1 for no elements. */
     public long argmax(Matrix x) {
+        requireOpen();
         CallChecks.floatInput("x", x);
         return route(Op.REDUCTION, x.size(), x.isOnDevice()).argmax(x);
     }
 
     /** Column of the first largest element of each row into {@code out} (int32). */
     public void argmaxRows(Matrix x, Matrix out) {
+        requireOpen();
         CallChecks.floatInput("x", x);
         Arguments.notNull("out", out);
         CallChecks.writable("out", out, ElementType.INT32);
@@ -312,6 +348,7 @@ public final class LossEngine implements AutoCloseable {
 
     /** Compensated dot product of two views of the same shape. */
     public double dot(Matrix a, Matrix b) {
+        requireOpen();
         CallChecks.floatInput("a", a);
         CallChecks.floatInput("b", b);
         CallChecks.sameShape("b", b, "a", a);
@@ -326,8 +363,13 @@ public final class LossEngine implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ routing
 
-    private LossBackend route(Op op, long elements, boolean onDevice) {
+    /** The first check of every call: a closed engine says so before it looks at the arguments. */
+    private void requireOpen() {
         if (closed.get()) throw new IllegalStateException("this LossEngine is closed");
+    }
+
+    private LossBackend route(Op op, long elements, boolean onDevice) {
+        requireOpen(); // again: close() may have run while the arguments were checked
         for (int i = 0; i < backends.size(); i++) { // indexed: no iterator on the hot path
             LossBackend backend = backends.get(i);
             if (!backend.supports(op)) continue;
@@ -345,7 +387,20 @@ public final class LossEngine implements AutoCloseable {
                 + " and this engine does not fall back to the reference backend");
     }
 
-    /** Closes every backend; later calls throw {@link IllegalStateException}. Idempotent. */
+    /**
+     * Closes every backend. Idempotent. The contract for other threads:
+     * <ul>
+     *   <li>a call that starts after {@code close()} began throws {@link IllegalStateException} ("this LossEngine is
+     *       closed");</li>
+     *   <li>a call already in flight either finishes normally, with the same answer as ever, or throws
+     *       {@link IllegalStateException} saying the backend is closed, before writing any output; it never
+     *       hangs. The cpu backend lets it finish ({@code close()} waits for a call its worker threads are running;
+     *       a call that had not reached them yet runs on its own thread); the cuda backend waits for calls on the
+     *       device and refuses those that had not reached it.</li>
+     * </ul>
+     * An engine dropped without {@code close()} still gives back the cpu backend's worker threads (daemon threads)
+     * once it is unreachable; close engines anyway, since device resources are freed only by {@code close()}.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;

@@ -4,7 +4,8 @@ import java.util.Objects;
 
 /**
  * Where a loss call writes besides its return value: caller-owned buffers, all optional. Immutable; build one
- * once and reuse it across calls, so nothing is allocated on the hot path.
+ * once and reuse it across calls, so nothing is allocated on the hot path. A call that throws leaves every one
+ * of them untouched: all checks run before the first write (see {@link LossEngine}).
  *
  * <ul>
  *   <li>{@link #gradient(Matrix)}: the gradient of the returned value with respect to the input, same shape as the

@@ -119,19 +119,35 @@ public final class Matrix {
                 memory.byteSize() / type.byteSize(), "device memory");
     }
 
+    /**
+     * The view fits in {@code capacity} elements of its storage. The arithmetic is exact: a row stride or offset so
+     * large that the span would pass 2^63 is refused by name, never wrapped round to a small number that fits.
+     */
     private void checkShape(String storageName, long capacity) {
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
         if (cols < 0) throw new IllegalArgumentException("cols must be >= 0, got " + cols);
         if (offset < 0) throw new IllegalArgumentException("offset must be >= 0, got " + offset);
+        if (rowStride < 0) throw new IllegalArgumentException("rowStride must be >= 0, got " + rowStride);
         if (rows > 1 && rowStride < cols) {
             throw new IllegalArgumentException("rowStride (" + rowStride + ") is smaller than cols (" + cols + ")");
         }
-        if (rowStride < 0) throw new IllegalArgumentException("rowStride must be >= 0, got " + rowStride);
-        long needed = extent();
-        if (needed > capacity - offset) {
+        long needed = exactExtent(rows, cols, rowStride);
+        if (needed > capacity - offset) { // capacity >= 0 and offset >= 0: the difference cannot overflow
+            String end = needed > Long.MAX_VALUE - offset ? "more than " + Long.MAX_VALUE : Long.toString(offset + needed);
             throw new IllegalArgumentException(storageName + " is too short: " + rows + " rows x " + cols
-                    + " cols with rowStride " + rowStride + " from offset " + offset + " need "
-                    + Math.addExact(offset, needed) + " elements, " + storageName + " holds " + capacity);
+                    + " cols with rowStride " + rowStride + " from offset " + offset + " need " + end
+                    + " elements, " + storageName + " holds " + capacity);
+        }
+    }
+
+    /** {@code (rows - 1) rowStride + cols} (0 for an empty view), or an exception naming rowStride if it passes 2^63. */
+    private static long exactExtent(int rows, int cols, long rowStride) {
+        if (rows == 0 || cols == 0) return 0;
+        try {
+            return Math.addExact(Math.multiplyExact(rows - 1L, rowStride), cols);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("rowStride (" + rowStride + ") is too large: " + rows + " rows x " + cols
+                    + " cols would span more than " + Long.MAX_VALUE + " elements");
         }
     }
 
@@ -160,9 +176,9 @@ public final class Matrix {
     /** Number of logical elements, {@code rows * cols}. */
     public long size() { return (long) rows * cols; }
 
-    /** Elements of storage spanned from element (0, 0) to the last element, inclusive. */
+    /** Elements of storage spanned from element (0, 0) to the last element, inclusive (fits in the storage). */
     public long extent() {
-        return rows == 0 || cols == 0 ? 0 : (rows - 1L) * rowStride + cols;
+        return exactExtent(rows, cols, rowStride);
     }
 
     /** True when the rows follow one another with no gap, so flat index i is storage index offset + i. */

@@ -2,8 +2,11 @@ package org.losskit;
 
 /**
  * The catalogue of operations, each with the error bound every float32 backend (CPU, CUDA) guarantees against
- * the exact value for finite, well-scaled input. The reference backend meets {@link ErrorBound#REFERENCE}.
- * This is the one place the bounds are written; method javadoc refers here, and tests read them from here.
+ * the exact value for finite, well-scaled input: for the returned value and for every float32 output (gradient,
+ * unreduced losses, diagnostics). The reference backend meets {@link ErrorBound#REFERENCE} for the values it
+ * returns as {@code double}; its float32 outputs are those values rounded to float32 (half an ulp more, see
+ * {@link ErrorBound#REFERENCE}). This is the one place the bounds are written; method javadoc refers here, and
+ * tests read them from here.
  *
  * <p>Why these numbers: a float32 kernel rounds each exp, log and product (about 1 ulp, 6e-8 relative each) and
  * accumulates sums in float32 with several independent accumulators, so a row of {@code n} terms carries a relative

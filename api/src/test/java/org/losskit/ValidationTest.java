@@ -80,6 +80,18 @@ class ValidationTest {
         rules.add(rule("a negative row count", iae, () -> Matrix.of(new float[100], -2, 4), "rows", "-2"));
         rules.add(rule("a negative column count", iae, () -> Matrix.of(new float[100], 2, -4), "cols", "-4"));
         rules.add(rule("an offset past the end", iae, () -> Matrix.vector(new float[4], 3, 2), "data", "too short", "offset 3"));
+        // Extents are exact: (rows - 1) rowStride + cols wrapping past 2^63 to a small number must not pass as "fits".
+        rules.add(rule("a row stride of 2^62 over 3 rows (the extent wraps negative)", iae,
+                () -> Matrix.of(new float[] {1, 2, 3, 4}, 0, 3, 1, 1L << 62), "rowStride", "4611686018427387904", "too large"));
+        rules.add(rule("a row stride of Long.MAX_VALUE over 3 rows (the extent wraps to 1)", iae,
+                () -> Matrix.of(new float[] {1, 2, 3, 4}, 0, 3, 1, Long.MAX_VALUE), "rowStride", "9223372036854775807"));
+        rules.add(rule("a row stride of 2^62 over a native segment", iae,
+                () -> Matrix.of(java.lang.foreign.Arena.global().allocate(16), ElementType.FLOAT32, 0, 3, 1, 1L << 62), "rowStride"));
+        rules.add(rule("an offset of Long.MAX_VALUE names the offset, not a long overflow", iae,
+                () -> Matrix.of(new float[4], Long.MAX_VALUE, 1, 2, 2), "data", "too short", "offset 9223372036854775807"));
+        rules.add(rule("an offset of Long.MAX_VALUE over a segment", iae,
+                () -> Matrix.of(MemorySegment.ofArray(new float[4]), ElementType.FLOAT32, Long.MAX_VALUE, 1, 1, 1), "segment", "too short"));
+        rules.add(rule("a negative row stride", iae, () -> Matrix.of(new float[100], 0, 3, 4, -4), "rowStride", "-4"));
 
         // ---------------------------------------------------------------- options
         rules.add(rule("label smoothing above 1", iae, () -> CE.labelSmoothing(1.5), "labelSmoothing", "1.5"));
@@ -92,6 +104,12 @@ class ValidationTest {
         rules.add(rule("a NaN softcap", iae, () -> CE.softcap(Double.NaN), "softcap", "NaN"));
         rules.add(rule("a non-finite class weight", iae, () -> CE.classWeights(new float[] {1, Float.NaN, 1}), "classWeights[1]", "NaN"));
         rules.add(rule("an infinite class weight", iae, () -> CE.classWeights(new float[] {1, 1, Float.POSITIVE_INFINITY}), "classWeights[2]", "Infinity"));
+        MemorySegment closedWeights;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            closedWeights = arena.allocate(12);
+        }
+        rules.add(rule("class weights in a closed arena", iae,
+                () -> new NllOptions(Reduction.MEAN, Matrix.of(closedWeights, ElementType.FLOAT32, 0, 1, 3, 3), -100, false), "classWeights", "closed"));
         rules.add(rule("a non-finite posWeight", iae,
                 () -> new PointwiseLoss.BceWithLogits(Reduction.MEAN, Matrix.vector(new float[] {Float.NEGATIVE_INFINITY})), "posWeight[0]", "-Infinity"));
         rules.add(rule("a non-finite NLL class weight", iae,
@@ -112,6 +130,10 @@ class ValidationTest {
         rules.add(rule("a negative penalty strength", iae, () -> new Penalty.L2(-0.5), "strength", "-0.5"));
         rules.add(rule("an elastic-net l1Ratio above 1", iae, () -> new Penalty.ElasticNet(1, 2), "l1Ratio", "2"));
         rules.add(rule("an engine parallelism of 0", iae, () -> LossEngine.builder().parallelism(0), "parallelism", "0"));
+        rules.add(rule("an engine parallelism of 2000 (1999 threads)", iae, () -> LossEngine.builder().parallelism(2000),
+                "parallelism must be <= " + org.losskit.spi.EngineSettings.maxParallelism(), "2000", "available processors"));
+        rules.add(rule("engine settings with a parallelism above the limit", iae,
+                () -> new org.losskit.spi.EngineSettings(org.losskit.spi.EngineSettings.maxParallelism() + 1, -1, 0), "parallelism"));
         rules.add(rule("a negative CUDA crossover", iae, () -> LossEngine.builder().cudaHostCrossoverElements(-1), "cudaHostCrossoverElements", "-1"));
         rules.add(rule("a negative CUDA device", iae, () -> LossEngine.builder().cudaDevice(-1), "cudaDevice", "-1"));
 
@@ -138,6 +160,10 @@ class ValidationTest {
         rules.add(rule("a variance of another shape", iae,
                 () -> ENGINE.gaussianNll(LOGITS, SAME_SHAPE, Matrix.of(new float[12], 3, 4), new GaussianNllOptions(Reduction.MEAN, false, 1e-6), LossOutputs.none()),
                 "variance", "3x4"));
+        rules.add(rule("a negative variance names its index, row and column", iae,
+                () -> ENGINE.gaussianNll(LOGITS, SAME_SHAPE, Matrix.of(new float[] {1, 1, 1, 1, 1, 1, -0.5f, 1, 1, 1, 1, 1, 1, 1, 1}, 3, 5),
+                        new GaussianNllOptions(Reduction.MEAN, false, 1e-6), LossOutputs.none()),
+                "variance[6] = -0.5", "negative", "row 1", "column 1"));
         rules.add(rule("dot of two shapes", iae, () -> ENGINE.dot(LOGITS, Matrix.of(new float[15], 5, 3)), "b", "5x3", "a", "3x5"));
         rules.add(rule("a gradient of another shape", iae,
                 () -> ENGINE.crossEntropy(LOGITS, TARGETS, CE, LossOutputs.withGradient(Matrix.of(new float[15], 5, 3))), "gradient", "5x3", "logits", "3x5"));
@@ -247,6 +273,43 @@ class ValidationTest {
                 () -> engine.crossEntropy(LOGITS, TARGETS, CE, LossOutputs.none()), "a call on a closed engine");
         assertTrue(e.getMessage().contains("closed"), "the message should say the engine is closed: " + e.getMessage());
         assertThrows(IllegalStateException.class, () -> engine.reduce(ReduceOp.SUM, LOGITS), "reduce on a closed engine");
+    }
+
+    @Test
+    void aClosedEngineSaysSoBeforeItLooksAtTheArguments() {
+        LossEngine engine = LossEngine.builder().backend("reference").build();
+        engine.close();
+        Matrix badTargets = Matrix.vector(new int[] {0, 1, 7});
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> engine.crossEntropy(LOGITS, badTargets, CE, LossOutputs.none()), "a bad target on a closed engine");
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> engine.reduce(ReduceOp.SUM, null), "a null input on a closed engine");
+        assertThrows(IllegalStateException.class, () -> engine.penalty(null, null, null), "a null penalty on a closed engine");
+    }
+
+    /** The in-place hint only where in place is possible: a gradient over the input of a call that takes LossOutputs. */
+    @Test
+    void theInPlaceHintAppearsOnlyWhereInPlaceCouldHelp() {
+        float[] shared = new float[15];
+        IllegalArgumentException penalty = assertThrows(IllegalArgumentException.class,
+                () -> ENGINE.penalty(new Penalty.L2(1), Matrix.of(shared, 3, 5), Matrix.of(shared, 3, 5)));
+        assertTrue(penalty.getMessage().contains("gradient overlaps parameters"), penalty.getMessage());
+        assertTrue(!penalty.getMessage().contains("gradientInPlace"), "penalty() has no in-place gradient: " + penalty.getMessage());
+        IllegalArgumentException target = assertThrows(IllegalArgumentException.class,
+                () -> ENGINE.crossEntropyProbs(LOGITS, Matrix.of(shared, 3, 5), CE, LossOutputs.withGradient(Matrix.of(shared, 3, 5))));
+        assertTrue(target.getMessage().contains("gradient overlaps targetProbs"), target.getMessage());
+        assertTrue(!target.getMessage().contains("gradientInPlace"), "in place over the logits cannot help: " + target.getMessage());
+        IllegalArgumentException input = assertThrows(IllegalArgumentException.class,
+                () -> ENGINE.crossEntropy(Matrix.of(shared, 3, 5), TARGETS, CE, LossOutputs.withGradient(Matrix.of(shared, 3, 5))));
+        assertTrue(input.getMessage().contains("gradientInPlace"), "the hint where it helps: " + input.getMessage());
+    }
+
+    /** A variance of NaN passes (PyTorch checks var < 0 only) and one of 0 is clamped to eps. */
+    @Test
+    void aNaNOrZeroVarianceIsNotRefused() {
+        Matrix variance = Matrix.of(new float[] {1, 1, 1, Float.NaN, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 3, 5);
+        double loss = ENGINE.gaussianNll(LOGITS, SAME_SHAPE, variance, new GaussianNllOptions(Reduction.SUM, false, 1e-6), LossOutputs.none());
+        assertTrue(Double.isNaN(loss), "NaN variance propagates: " + loss);
     }
 
     @Test

@@ -393,11 +393,12 @@ public final class ReferenceBackend implements LossBackend {
             total.add(loss);
             if (out.losses() != null) out.losses().setFloat(r, (float) loss);
             if (grad != null) {
-                // dL/ds_j = -(2 t_j D - N) / D^2; ds_j/dx_j = s_j (1 - s_j)
+                // dL/ds_j = -(2 t_j D - N) / D^2; ds_j/dx_j = s_j (1 - s_j) = s_j sigmoid(-x_j), which keeps its
+                // digits where s_j rounds to 1 (1 - s_j would not, from x_j near 20 on)
                 for (int c = 0; c < cols; c++) {
                     double t = target.getFloat(r, c);
                     double dLds = -(2 * t * denominator - numerator) / (denominator * denominator);
-                    grad.setFloat(r, c, (float) (scale * dLds * s[c] * (1 - s[c])));
+                    grad.setFloat(r, c, (float) (scale * dLds * s[c] * sigmoid(-(double) logits.getFloat(r, c))));
                 }
             }
         }

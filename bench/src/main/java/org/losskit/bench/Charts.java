@@ -36,7 +36,7 @@ import org.jfree.data.xy.XYSeriesCollection;
  * chart for cross-entropy that shows the crossover, drawn only when both sides were measured. Both axes are
  * logarithmic: sizes span four decades and the reference runs some 50 times slower than the CPU backend.
  */
-final class Charts {
+public final class Charts {
     private static final int WIDTH = 960;
     private static final int HEIGHT = 560;
     static final String CROSSOVER_CHART = "crossover.png";
@@ -131,7 +131,11 @@ final class Charts {
         renderer.setDefaultItemLabelsVisible(true);
         renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         renderer.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.OUTSIDE12, TextAnchor.BOTTOM_CENTER));
-        XYPlot plot = new XYPlot(data, size, throughput, renderer);
+        return withLegend(title, new XYPlot(data, size, throughput, renderer));
+    }
+
+    /** The chart of {@code plot} in the project's style: white background, light grey grid, legend below. */
+    public static JFreeChart withLegend(String title, XYPlot plot) {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);

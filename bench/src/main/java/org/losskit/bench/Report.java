@@ -40,6 +40,9 @@ public final class Report {
             }
             System.exit(NpyCheck.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
         }
+        if (args.length > 0 && args[0].equals("tour")) {
+            System.exit(org.losskit.bench.tour.Tour.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out));
+        }
         System.setProperty("java.awt.headless", "true");
         System.exit(run(args, System.out));
     }

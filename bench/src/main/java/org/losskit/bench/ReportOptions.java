@@ -37,7 +37,8 @@ record ReportOptions(List<String> backends, Set<Op> ops, List<Sweep.Point> point
     /** The command line as picocli reads it; {@link #parse} turns it into checked options. */
     @Command(name = "bench/run", sortOptions = false, usageHelpWidth = 118,
             description = "The benchmark and cross-check report. Also: bench/run check ... (NumPy files against every "
-                    + "backend, bench/run check --help); bench/run --jmh [JMH options] (docs/BENCHMARKS.md).")
+                    + "backend, bench/run check --help); bench/run tour (the loss tour on real data, docs/tour/TOUR.md); "
+                    + "bench/run --jmh [JMH options] (docs/BENCHMARKS.md).")
     static final class Arguments {
         @Option(names = "--backend", split = ",", paramLabel = "NAME",
                 description = "backends to check and time (cpu, cuda, reference); default: all available")

@@ -41,8 +41,27 @@ final class CallFrame {
     /** Cross-entropy: whether rows take the short-row kernel. */
     boolean shortRows;
 
+    /** The calling thread's scratch for this call (its own, or one lent to a virtual thread for the call). */
+    Scratch scratch;
+
     /** Whether a call holds this frame (a second call of the same thread, were there one, gets a fresh frame). */
     boolean inUse;
+
+    /**
+     * True when {@code thread} may read and write every operand of the call: false when one is a memory segment of a
+     * confined arena, which only its owner thread may touch (the engine checked that the calling thread may).
+     */
+    boolean accessibleFrom(Thread thread) {
+        return accessible(input, thread) && accessible(target, thread) && accessible(weight, thread)
+                && accessible(extra, thread) && accessible(grad, thread) && accessible(losses, thread)
+                && accessible(rowResults, thread) && (out == null || accessible(out.losses(), thread)
+                && accessible(out.logSumExp(), thread) && accessible(out.maxLogit(), thread) && accessible(out.argmax(), thread)
+                && accessible(out.targetProbability(), thread) && accessible(out.entropy(), thread));
+    }
+
+    private static boolean accessible(Matrix m, Thread thread) {
+        return m == null || m.segment() == null || m.segment().isAccessibleBy(thread);
+    }
 
     /** Ends the call: drops every reference to the caller's arguments and frees the frame. */
     void clear() {
@@ -60,6 +79,7 @@ final class CallFrame {
         scale = 0;
         weightSum = 0;
         shortRows = false;
+        scratch = null;
         inUse = false;
     }
 }

@@ -1,5 +1,7 @@
 package org.losskit.cpu;
 
+import java.lang.ref.Cleaner;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -15,7 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>A call allocates nothing: its arguments travel in the calling thread's reusable {@link CallFrame}
  * ({@link #frame}), its work is a constant that captures nothing, and the hand-off to the workers reuses the same
- * fields, threads and partials array for every call.
+ * fields, threads and partials array for every call. (A virtual thread borrows a scratch from a bounded pool; it
+ * allocates one only when the pool is empty.)
+ *
+ * <p>Life cycle: the workers are daemon threads. {@link #close} waits for a parallel call in flight and then lets
+ * them end; a call that was already on its way runs on its own thread, so no caller ever waits for a worker that
+ * is gone. An engine dropped without {@code close()} has its workers stopped by a {@link Cleaner} once unreachable.
  */
 final class Chunks implements AutoCloseable {
     /** Elements per chunk: large enough to amortise a hand-off, small enough to balance 2-16 threads. */
@@ -64,57 +71,43 @@ final class Chunks implements AutoCloseable {
         double run(CallFrame call, int chunk, Scratch scratch);
     }
 
-    private final int parallelism;
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /** Name of the worker threads, followed by their number. */
+    static final String WORKER_NAME_PREFIX = "losskit-cpu-";
 
-    // The hand-off to the workers, reused by every parallel call (no task, future or partials array per call).
-    // One parallel call at a time holds it; a call that finds it taken runs on its own thread, with the same
-    // chunks and so the same bits. Fields of a call are written before the volatile generation is raised and read
-    // by workers after they see it; partials are written before remaining is decremented and read after it is 0.
-    private final ReentrantLock handOff = new ReentrantLock();
-    private final Thread[] workers;
-    private final AtomicInteger next = new AtomicInteger();
-    private final AtomicInteger remaining = new AtomicInteger();
-    private volatile int generation;
-    private volatile boolean closed;
-    private Work work;
-    private CallFrame call;
-    private int chunkCount;
-    private double[] partials = new double[0];
-    private Thread caller;
-    private RuntimeException failure;
+    /**
+     * The scratch of a platform thread, made on its first call and kept while the thread lives (shared by every
+     * engine the thread calls: a thread runs one call at a time).
+     */
+    private static final ThreadLocal<Scratch> THREAD_SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Scratch lent to virtual threads for one call each and then taken back. A virtual thread usually makes a few
+     * calls and ends, so a scratch of its own (about 140 KiB) would be made and dropped per thread; the pool keeps
+     * at most this many for the JVM, which is more than the calls that run at once (virtual threads run on about
+     * one carrier thread per core). A call that finds the pool empty makes a scratch, which the pool keeps
+     * afterwards if it has room.
+     */
+    static final int POOLED_SCRATCH = 4 * Runtime.getRuntime().availableProcessors();
+    private static final ArrayBlockingQueue<Scratch> SCRATCH_POOL = new ArrayBlockingQueue<>(POOLED_SCRATCH);
+
+    /**
+     * Stops the workers of engines that were dropped without {@code close()}: the workers refer to their
+     * {@link Workers} only, never to this object, so an unreachable engine's {@code Chunks} is cleaned.
+     */
+    private static final Cleaner CLEANER = Cleaner.create(task -> new Thread(task, "losskit-cleaner"));
+
+    private final int parallelism;
+    private final Workers workers;
+    private final Cleaner.Cleanable stopWorkers;
 
     Chunks(int parallelism) {
         this.parallelism = parallelism;
-        this.workers = new Thread[parallelism - 1];
-        for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Thread(this::workerLoop, "losskit-cpu-" + (i + 1));
-            workers[i].setDaemon(true);
-            workers[i].start();
-        }
+        this.workers = new Workers(parallelism - 1);
+        this.stopWorkers = CLEANER.register(this, workers::stop);
     }
 
     int parallelism() {
         return parallelism;
-    }
-
-    /** The calling thread's scratch, for work that is not chunked. */
-    Scratch scratch() {
-        return scratch.get();
-    }
-
-    /**
-     * The frame for the arguments of a call of the calling thread, held until {@link #run} ends the call: fill it and
-     * pass it to {@code run} straight away (a frame that never reaches {@code run} stays held, and the thread's later
-     * calls then each get a fresh one). The thread's own frame, reused; a fresh one should a call of this thread
-     * still hold it, so a nested call could not overwrite the arguments of the call around it (kernels never call
-     * the engine back, so none does today).
-     */
-    CallFrame frame() {
-        CallFrame own = scratch.get().frame;
-        if (own.inUse) return new CallFrame();
-        own.inUse = true;
-        return own;
     }
 
     /**
@@ -146,25 +139,123 @@ final class Chunks implements AutoCloseable {
     }
 
     /**
+     * The frame for the arguments of a call of the calling thread, with the scratch the calling thread uses for it,
+     * held until {@link #run} ends the call: fill it and pass it to {@code run} straight away (a frame that never
+     * reaches {@code run} stays held, and the thread's later calls then each get a fresh one; a virtual thread's
+     * scratch is then not returned to the pool and the garbage collector takes it). A platform thread reuses its own
+     * frame; a fresh one should a call of this thread still hold it, so a nested call could not overwrite the
+     * arguments of the call around it (kernels never call the engine back, so none does today). A virtual thread
+     * borrows a scratch, frame included, from the pool.
+     */
+    CallFrame frame() {
+        Scratch scratch = Thread.currentThread().isVirtual() ? borrowScratch() : THREAD_SCRATCH.get();
+        CallFrame own = scratch.frame;
+        CallFrame frame = own.inUse ? new CallFrame() : own;
+        frame.inUse = true;
+        frame.scratch = scratch;
+        return frame;
+    }
+
+    private static Scratch borrowScratch() {
+        Scratch pooled = SCRATCH_POOL.poll();
+        return pooled != null ? pooled : new Scratch();
+    }
+
+    /**
      * Runs chunks [0, chunks) of {@code elements} elements of {@code work} on the arguments in {@code call} (from
-     * {@link #frame}) and returns the sum of their partials in chunk order; ends the call ({@link CallFrame#clear}).
+     * {@link #frame}) and returns the sum of their partials in chunk order; ends the call ({@link CallFrame#clear})
+     * and gives a borrowed scratch back. {@code run(1, 0, work, call)} runs {@code work} once on the calling thread
+     * (work that is not chunked, with the call's scratch).
+     *
+     * <p>The call runs on the calling thread alone (same chunks, same bits) when it is small, when the engine has no
+     * workers or another call of the engine holds them, when the engine was closed after the call began, or when
+     * an operand is memory of a confined arena, which only its owner thread may touch.
      */
     double run(int chunks, long elements, Work work, CallFrame call) {
+        Scratch scratch = call.scratch;
         try {
-            return runChunks(chunks, elements, work, call);
+            return runChunks(chunks, elements, work, call, scratch);
         } finally {
             call.clear();
+            if (Thread.currentThread().isVirtual() && call == scratch.frame) SCRATCH_POOL.offer(scratch);
         }
     }
 
-    private double runChunks(int chunks, long elements, Work work, CallFrame call) {
-        if (chunks <= 1 || workers.length == 0 || elements < PARALLEL_THRESHOLD || !handOff.tryLock()) {
-            Scratch own = scratch.get();
-            double total = 0;
-            for (int c = 0; c < chunks; c++) total += work.run(call, c, own);
-            return total;
+    private double runChunks(int chunks, long elements, Work work, CallFrame call, Scratch scratch) {
+        if (chunks <= 1 || workers.isEmpty() || elements < PARALLEL_THRESHOLD || !call.accessibleFrom(workers.anyThread())
+                || !workers.handOff.tryLock()) {
+            return onCallingThread(chunks, work, call, scratch);
         }
         try {
+            // Closed while this call was on its way here: it finishes, on the calling thread.
+            if (workers.stopped) return onCallingThread(chunks, work, call, scratch);
+            return workers.runHeld(chunks, work, call, scratch);
+        } finally {
+            workers.handOff.unlock();
+        }
+    }
+
+    private static double onCallingThread(int chunks, Work work, CallFrame call, Scratch scratch) {
+        double total = 0;
+        for (int c = 0; c < chunks; c++) total += work.run(call, c, scratch);
+        return total;
+    }
+
+    /**
+     * Stops the workers once no call holds them (a parallel call in flight finishes first, with its workers);
+     * calls already past the engine's closed check then run on their own threads. Idempotent.
+     */
+    @Override
+    public void close() {
+        stopWorkers.clean();
+    }
+
+    /**
+     * The worker threads and the hand-off to them, reused by every parallel call (no task, future or partials array
+     * per call). Nothing here refers to the {@link Chunks} that owns it, so that an engine dropped without
+     * {@code close()} becomes unreachable and its cleaner stops these threads.
+     *
+     * <p>The protocol: one parallel call at a time holds {@link #handOff}; a call that finds it taken runs on its
+     * own thread. The holder writes the call's fields, sets {@link #remaining} to the number of workers and raises
+     * the volatile {@link #generation}, which publishes the fields; every worker, on seeing a new generation, takes
+     * chunks until none is left and then counts {@code remaining} down, so the caller (which takes chunks too) knows
+     * when every partial is written and no worker still reads the call. {@link #stop} sets {@link #stopped} under the
+     * same lock, so it waits for a call in flight, and no generation is raised after it: a worker that sees
+     * {@code stopped} with no new generation has answered every call and may end.
+     */
+    private static final class Workers {
+        private final Thread[] threads;
+        final ReentrantLock handOff = new ReentrantLock();
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger remaining = new AtomicInteger();
+        private volatile int generation;
+        volatile boolean stopped;
+        private Work work;
+        private CallFrame call;
+        private int chunkCount;
+        private double[] partials = new double[0];
+        private Thread caller;
+        private RuntimeException failure;
+
+        Workers(int count) {
+            threads = new Thread[count];
+            for (int i = 0; i < count; i++) {
+                threads[i] = new Thread(this::workerLoop, WORKER_NAME_PREFIX + (i + 1));
+                threads[i].setDaemon(true);
+                threads[i].start();
+            }
+        }
+
+        boolean isEmpty() {
+            return threads.length == 0;
+        }
+
+        Thread anyThread() {
+            return threads[0];
+        }
+
+        /** Runs the chunks on the workers and the calling thread; the caller holds {@link #handOff}. */
+        double runHeld(int chunks, Work work, CallFrame call, Scratch callerScratch) {
             if (partials.length < chunks) partials = new double[chunks];
             this.work = work;
             this.call = call;
@@ -172,54 +263,60 @@ final class Chunks implements AutoCloseable {
             this.caller = Thread.currentThread();
             this.failure = null;
             next.set(0);
-            remaining.set(workers.length);
+            remaining.set(threads.length);
             generation++; // publishes the fields above to the workers
-            for (Thread worker : workers) LockSupport.unpark(worker);
-            drain();
+            for (Thread worker : threads) LockSupport.unpark(worker);
+            drain(callerScratch);
             while (remaining.get() != 0) LockSupport.park(this);
             this.work = null;
             this.call = null;
+            this.caller = null;
             if (failure != null) throw failure;
             double total = 0;
             for (int c = 0; c < chunks; c++) total += partials[c];
             return total;
-        } finally {
-            handOff.unlock();
         }
-    }
 
-    /** Takes chunks of the current call until none is left; the first failure stops the others from starting new ones. */
-    private void drain() {
-        Scratch mine = scratch.get();
-        try {
-            for (int c = next.getAndIncrement(); c < chunkCount; c = next.getAndIncrement()) partials[c] = work.run(call, c, mine);
-        } catch (RuntimeException | Error e) {
-            next.set(chunkCount);
-            synchronized (this) {
-                RuntimeException cause = e instanceof RuntimeException re ? re : new IllegalStateException(e);
-                if (failure == null) failure = cause;
-                else failure.addSuppressed(cause);
+        /** Takes chunks of the current call until none is left; the first failure stops the others from starting new ones. */
+        private void drain(Scratch mine) {
+            try {
+                for (int c = next.getAndIncrement(); c < chunkCount; c = next.getAndIncrement()) partials[c] = work.run(call, c, mine);
+            } catch (RuntimeException | Error e) {
+                next.set(chunkCount);
+                synchronized (this) {
+                    RuntimeException cause = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                    if (failure == null) failure = cause;
+                    else failure.addSuppressed(cause);
+                }
             }
         }
-    }
 
-    private void workerLoop() {
-        int seen = 0;
-        while (!closed) {
-            int current = generation;
-            if (current == seen) {
-                LockSupport.park(this);
-                continue;
+        private void workerLoop() {
+            Scratch mine = THREAD_SCRATCH.get();
+            int seen = 0;
+            while (true) {
+                int current = generation;
+                if (current != seen) {
+                    seen = current;
+                    drain(mine);
+                    if (remaining.decrementAndGet() == 0) LockSupport.unpark(caller);
+                } else if (stopped) {
+                    return;
+                } else {
+                    LockSupport.park(this);
+                }
             }
-            seen = current;
-            drain();
-            if (remaining.decrementAndGet() == 0) LockSupport.unpark(caller);
         }
-    }
 
-    @Override
-    public void close() {
-        closed = true;
-        for (Thread worker : workers) LockSupport.unpark(worker);
+        /** Waits for a parallel call in flight, then lets the workers end. The cleaning action of {@link Chunks}. */
+        void stop() {
+            handOff.lock();
+            try {
+                stopped = true;
+            } finally {
+                handOff.unlock();
+            }
+            for (Thread worker : threads) LockSupport.unpark(worker);
+        }
     }
 }

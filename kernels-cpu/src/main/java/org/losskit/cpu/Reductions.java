@@ -32,32 +32,41 @@ final class Reductions {
             case L1_NORM -> sum(x, Summand.ABSOLUTE, chunks);
             case L2_NORM -> Math.sqrt(sum(x, Summand.SQUARE, chunks));
             case MIN, MAX, LOGSUMEXP -> {
-                Scratch s = chunks.scratch();
-                double result = op == ReduceOp.MIN ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
-                if (op == ReduceOp.LOGSUMEXP) {
-                    // online over rows: lse = m + log sum exp(x - m), merged row by row
-                    float m = Float.NEGATIVE_INFINITY;
-                    double sumExp = 0;
-                    for (int r = 0; r < x.rows(); r++) {
-                        SoftmaxRows.statistics(x, r, 0f, -1, s);
-                        float newMax = Math.max(m, s.rowMax);
-                        if (Float.isNaN(newMax)) {
-                            m = Float.NaN;
-                            break;
-                        }
-                        if (newMax == Float.NEGATIVE_INFINITY) continue;
-                        sumExp = sumExp * Math.exp((double) m - newMax) + s.rowSumExp * Math.exp((double) s.rowMax - newMax);
-                        m = newMax;
-                    }
-                    yield Float.isNaN(m) || Float.isInfinite(m) ? m : m + Math.log(sumExp);
-                }
-                for (int r = 0; r < x.rows() && !Double.isNaN(result); r++) {
-                    double v = row(op, x, r, s);
-                    result = op == ReduceOp.MIN ? Math.min(result, v) : Math.max(result, v); // NaN propagates
-                }
-                yield result;
+                CallFrame call = chunks.frame();
+                call.input = x;
+                call.options = op;
+                yield chunks.run(1, 0, Reductions::extremumOrLogSumExp, call); // one piece of work, on the calling thread
             }
         };
+    }
+
+    /** min, max or logsumexp of the whole of {@code call.input}, row by row. */
+    private static double extremumOrLogSumExp(CallFrame call, int chunk, Scratch s) {
+        Matrix x = call.input;
+        ReduceOp op = (ReduceOp) call.options;
+        double result = op == ReduceOp.MIN ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+        if (op == ReduceOp.LOGSUMEXP) {
+            // online over rows: lse = m + log sum exp(x - m), merged row by row
+            float m = Float.NEGATIVE_INFINITY;
+            double sumExp = 0;
+            for (int r = 0; r < x.rows(); r++) {
+                SoftmaxRows.statistics(x, r, 0f, -1, s);
+                float newMax = Math.max(m, s.rowMax);
+                if (Float.isNaN(newMax)) {
+                    m = Float.NaN;
+                    break;
+                }
+                if (newMax == Float.NEGATIVE_INFINITY) continue;
+                sumExp = sumExp * Math.exp((double) m - newMax) + s.rowSumExp * Math.exp((double) s.rowMax - newMax);
+                m = newMax;
+            }
+            return Float.isNaN(m) || Float.isInfinite(m) ? m : m + Math.log(sumExp);
+        }
+        for (int r = 0; r < x.rows() && !Double.isNaN(result); r++) {
+            double v = row(op, x, r, s);
+            result = op == ReduceOp.MIN ? Math.min(result, v) : Math.max(result, v); // NaN propagates
+        }
+        return result;
     }
 
     /** One reduction over row r. */

@@ -117,7 +117,9 @@ final class RowKernels {
 
     /**
      * Soft Dice of row r from logits: s = sigmoid(x), N = 2 sum(s t) + smooth, D = sum(s) + sum(t) + smooth,
-     * loss = 1 - N / D; dL/dx_j = -(2 t_j D - N) / D^2 s_j (1 - s_j), times {@code scale}.
+     * loss = 1 - N / D; dL/dx_j = -(2 t_j D - N) / D^2 s_j (1 - s_j), times {@code scale}, with 1 - s_j taken as
+     * sigmoid(-x_j): for large x_j, s_j rounds to within an ulp of 1 and a float 1 - s_j would keep only a few of
+     * the digits of the slope (as in the BCE kernel).
      */
     static double diceRow(Matrix logits, Matrix target, Matrix grad, int r, double smooth, double scale, Scratch s) {
         int cols = logits.cols();
@@ -163,7 +165,7 @@ final class RowKernels {
         double denominator = sumS + sumT + smooth;
         double loss = 1 - numerator / denominator;
         if (grad != null) {
-            // g_j = s_j (1 - s_j) (t_j a + b), a = -2 scale / D, b = scale N / D^2
+            // g_j = s_j sigmoid(-x_j) (t_j a + b), a = -2 scale / D, b = scale N / D^2
             float a = (float) (-2 * scale / denominator);
             float b = (float) (scale * numerator / (denominator * denominator));
             for (int c0 = 0; c0 < cols; c0 += Blocks.SIZE) {
@@ -179,11 +181,12 @@ final class RowKernels {
                 for (int bound = FLOATS.loopBound(n); i < bound; i += LANES) {
                     FloatVector sv = FloatVector.fromArray(FLOATS, s.stageSigmoid, i);
                     FloatVector tv = FloatVector.fromArray(FLOATS, t, to + i);
-                    sv.mul(FloatVector.broadcast(FLOATS, 1f).sub(sv)).mul(tv.fma(a, b)).intoArray(g, go + i);
+                    FloatVector complement = FloatVector.fromArray(FLOATS, s.stageSigmoidOfNegative, i);
+                    sv.mul(complement).mul(tv.fma(a, b)).intoArray(g, go + i);
                 }
                 for (; i < n; i++) {
-                    float sv = sigmoid(x[xo + i]);
-                    g[go + i] = sv * (1 - sv) * Math.fma(t[to + i], a, b);
+                    float xi = x[xo + i];
+                    g[go + i] = sigmoid(xi) * sigmoid(-xi) * Math.fma(t[to + i], a, b);
                 }
                 Blocks.write(grad, r, c0, n, s.gradient);
             }

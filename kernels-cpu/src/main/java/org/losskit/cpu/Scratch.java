@@ -8,6 +8,17 @@ import org.losskit.Matrix;
  * arguments of the thread's calls to the workers.
  */
 final class Scratch {
+    private static final java.util.concurrent.atomic.AtomicLong CREATED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many scratches this JVM has created (tests check that calling threads do not each keep one). */
+    static long created() {
+        return CREATED.get();
+    }
+
+    Scratch() {
+        CREATED.incrementAndGet();
+    }
+
     final float[] input = new float[Blocks.SIZE];
     final float[] target = new float[Blocks.SIZE];
     final float[] weight = new float[Blocks.SIZE];
@@ -23,6 +34,8 @@ final class Scratch {
     final float[] stageLog = new float[Blocks.SIZE];
     final float[] stageLogTarget = new float[Blocks.SIZE];
     final float[] stageValue = new float[Blocks.SIZE];
+    /** Elements of a block an element kernel computes again in double (ElementKernels.Block#redo). */
+    final int[] redo = new int[Blocks.SIZE];
     final float[] stageSlope = new float[Blocks.SIZE];
     /** Column weights of 1, for losses called without them (one code path, no vector chosen by a branch). */
     final float[] ones = filled(Blocks.SIZE, 1f);

@@ -125,14 +125,12 @@ public final class VectorBackend implements LossBackend {
     public double crossEntropy(Matrix logits, Matrix targets, CrossEntropyOptions o, LossOutputs out) {
         int rows = logits.rows();
         int classes = logits.cols();
-        float[] callerWeights = chunks.scratch().weights(o.classWeights());
-        double weightSum = sum(callerWeights, classes);
         // PyTorch's mean: divide by the summed target-class weight of the rows that are not ignored.
         WeightedMeanDivisor divisor = WeightedMeanDivisor.of(targets, o.ignoreIndex(), o.classWeights());
         double scale = divisor.gradientScale(o.reduction(), rows);
         boolean shortRows = classes <= ShortRows.MAX_CLASSES && !out.wantsDiagnostics();
         CallFrame call = rowLoss(logits, targets, o, out, scale);
-        call.weightSum = weightSum;
+        call.weightSum = sum(call.scratch.weights(o.classWeights()), classes);
         call.shortRows = shortRows;
         // Short rows a lane each where the group kernel applies; its rows give the same bits as the row path.
         double total = shortRows && ShortRows.groupApplies(logits, call.grad, (float) o.softcap())
@@ -448,7 +446,9 @@ public final class VectorBackend implements LossBackend {
 
     @Override
     public long argmax(Matrix x) {
-        return Reductions.argmax(x, chunks.scratch());
+        CallFrame call = chunks.frame();
+        call.input = x;
+        return (long) chunks.run(1, 0, (c, chunk, s) -> Reductions.argmax(c.input, s), call); // an index < 2^53: exact
     }
 
     @Override

@@ -157,7 +157,7 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
      * @param byteOffset where in this buffer they go
      */
     public void copyFrom(MemorySegment source, long byteOffset) {
-        Objects.requireNonNull(source, "source");
+        usableHere("source", source);
         if (source.isNative()) {
             copyIn(byteOffset, Pointer.to(source.asByteBuffer()), source.byteSize());
             return;
@@ -202,7 +202,7 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
      * @param byteOffset where in this buffer they start
      */
     public void copyTo(MemorySegment target, long byteOffset) {
-        Objects.requireNonNull(target, "target");
+        usableHere("target", target);
         if (target.isReadOnly()) throw new IllegalArgumentException("target is read-only");
         if (target.isNative()) {
             copyOut(byteOffset, Pointer.to(target.asByteBuffer()), target.byteSize());
@@ -212,6 +212,20 @@ public final class DeviceBuffer implements DeviceMemory, AutoCloseable {
             MemorySegment nativeCopy = arena.allocate(target.byteSize(), 16);
             copyOut(byteOffset, Pointer.to(nativeCopy.asByteBuffer()), target.byteSize());
             target.copyFrom(nativeCopy);
+        }
+    }
+
+    /**
+     * A native segment reaches the driver as a raw address, past the FFM checks: its arena must be open and, if
+     * confined, owned by the calling thread (checked here, before any copy). Closing its arena from another thread
+     * during the copy is the caller's error.
+     */
+    private static void usableHere(String name, MemorySegment segment) {
+        Objects.requireNonNull(segment, name);
+        if (!segment.scope().isAlive()) throw new IllegalArgumentException(name + " is a memory segment whose arena is already closed");
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(name + " is a memory segment of a confined arena owned by another thread; copy from the"
+                    + " owner thread, or allocate it from Arena.ofShared(), Arena.ofAuto() or Arena.global()");
         }
     }
 
